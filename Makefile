@@ -1,0 +1,39 @@
+# Every target bootstraps what it needs: a fresh clone needs nothing installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab serve test lint format check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (step-up lab)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP) ## venv with the kit (editable) and everything the tests need
+
+lab: setup ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+serve: setup ## the reference app on http://localhost:8000 with demo accounts
+	STEPUP_DEV_MODE=1 $(BIN)/stepup serve --port 8000
+
+check: setup ## check your exercises
+	$(BIN)/stepup check
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint ## the whole suite
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,57 @@
+"""The app factory: a fresh app per call (per test, per notebook), with the chosen
+implementation's exercise routers mounted into the reference app."""
+
+from collections.abc import Iterable
+
+from fastapi import APIRouter, FastAPI
+
+from course_app.db import init_db
+from course_app.errors import install_handlers
+from course_app.impl import Implementation, ImplementationError, resolve
+from course_app.manifest import load_course
+from course_app.routes import auth, dev, me, orgs
+from course_app.settings import Settings, get_settings
+
+
+def exercise_routers(impl: Implementation, only: Iterable[str] | None = None) -> list[APIRouter]:
+    """The ``router`` of every exercise that has one (or of the ids in ``only``)."""
+    wanted = set(only) if only is not None else None
+    routers = []
+    for exercise in load_course().exercises:
+        if not exercise.router or (wanted is not None and exercise.id not in wanted):
+            continue
+        router = impl.get(exercise.id, "router")
+        if not isinstance(router, APIRouter):
+            raise ImplementationError(f"{impl.shown(exercise)}: router is not a fastapi.APIRouter")
+        routers.append(router)
+    return routers
+
+
+def create_app(
+    settings: Settings | None = None,
+    impl: Implementation | str | None = None,
+    exercises: Iterable[str] | None = None,
+) -> FastAPI:
+    """Build the app. ``exercises`` limits which exercise routers are mounted (graded tests
+    mount only the exercise under test, so one broken file cannot fail another's tests)."""
+    settings = settings or get_settings()
+    implementation = impl if isinstance(impl, Implementation) else resolve(impl)
+    init_db(settings.db_path)
+
+    app = FastAPI(
+        title="Step-Up Auth Lab",
+        summary="Re-authenticate before sensitive actions: the reference app of the course.",
+        version="0.1.0",
+    )
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
+    app.state.impl = implementation
+    install_handlers(app)
+
+    for router in (auth.router, me.router, orgs.router):
+        app.include_router(router)
+    for router in exercise_routers(implementation, exercises):
+        app.include_router(router)
+    if settings.dev_mode:
+        app.include_router(dev.router)
+    return app

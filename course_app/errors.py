@@ -1,0 +1,118 @@
+"""Every error leaves the app as JSON with an ``error`` message, never as a bare 500."""
+
+import logging
+import sqlite3
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("course_app")
+
+
+class ApiError(Exception):
+    """An answer for the client: status, message, optional machine-readable ``code``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.message}
+        if self.code:
+            body["code"] = self.code
+        return body | self.extra
+
+
+class ReauthRequired(ApiError):
+    """Raised by the step-up guard: the session must confirm the user's identity again."""
+
+    def __init__(self, max_age: int, methods: list[str]) -> None:
+        super().__init__(
+            403, "Re-authentication required", "reauth_required", max_age=max_age, methods=methods
+        )
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str = "Forbidden") -> None:
+        super().__init__(403, message, "forbidden")
+
+
+class NotAuthenticated(ApiError):
+    def __init__(self, message: str = "Authentication required") -> None:
+        super().__init__(401, message, "not_authenticated")
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(404, message, "not_found")
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for err in errors[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status, exc.body(), exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return _json(exc.status_code, {"error": message}, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _json(
+            422, {"error": _describe(errors), "code": "invalid_request", "details": errors}
+        )
+
+    @app.exception_handler(NotImplementedError)
+    async def not_implemented(_: Request, exc: NotImplementedError) -> JSONResponse:
+        # A student's untouched stub: say which task, instead of a bare 500.
+        return _json(501, {"error": f"Not implemented yet: {exc}", "code": "not_implemented"})
+
+    @app.exception_handler(sqlite3.IntegrityError)
+    async def conflict(_: Request, exc: sqlite3.IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", exc)
+        return _json(409, {"error": "That conflicts with existing data", "code": "conflict"})
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def db_unavailable(_: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        log.error("database error: %s", exc)
+        return _json(
+            503,
+            {"error": "The database is unavailable; nothing was changed", "code": "db_unavailable"},
+            {"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _json(500, {"error": "Internal error; nothing was changed", "code": "internal"})

@@ -1,0 +1,152 @@
+"""The signed-in user's own account: profile, sessions, password, 2FA, deletion."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from course_app.clock import to_iso, utcnow
+from course_app.cookies import clear_cookies, set_session_cookie
+from course_app.db import transaction
+from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
+from course_app.errors import ApiError, NotFound
+from course_app.identity import available_methods, check_factor, pick_one
+from course_app.mail import send_mail
+from course_app.schemas import PasswordChange, SecondFactor, TotpCode
+from course_app.security import totp
+from course_app.security.passwords import PasswordRejected, hash_password
+from course_app.security.recency import is_recent, window_ends
+from course_app.security.tokens import hash_token, new_recovery_codes
+from course_app.sessions import delete_other_sessions, stamp_and_rotate
+
+router = APIRouter(tags=["me"])
+
+
+@router.get("/me")
+def me(user: CurrentUser, session: CurrentSession, db: DB, settings: SettingsDep) -> dict[str, Any]:
+    now = utcnow()
+    recent = is_recent(session.confirmed_at, now, settings.reauth_window_seconds)
+    ends = window_ends(session.confirmed_at, settings.reauth_window_seconds)
+    return {
+        "id": user.id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "two_factor_enabled": user.totp_enabled,
+        "methods": available_methods(db, user),
+        "reauth": {
+            "recent": recent,
+            "expires_at": to_iso(ends) if recent and ends else None,
+            "method": session.confirmed_method if recent else None,
+            "max_age": settings.reauth_window_seconds,
+        },
+    }
+
+
+@router.get("/me/sessions")
+def list_sessions(session: CurrentSession, db: DB) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT id, created_at, last_seen_at, confirmed_at, confirmed_method, user_agent"
+        " FROM sessions WHERE user_id = ? ORDER BY id",
+        (session.user_id,),
+    ).fetchall()
+    return [dict(row) | {"current": row["id"] == session.id} for row in rows]
+
+
+@router.delete("/me/sessions/{session_id}", status_code=204)
+def revoke_session(session_id: int, session: RecentAuth, db: DB, response: Response) -> None:
+    with transaction(db):
+        cur = db.execute(
+            "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, session.user_id)
+        )
+    if cur.rowcount == 0:
+        raise NotFound("Session not found")
+    if session_id == session.id:
+        clear_cookies(response)
+
+
+@router.put("/me/password")
+def change_password(
+    body: PasswordChange,
+    user: CurrentUser,
+    session: RecentAuth,
+    response: Response,
+    db: DB,
+    settings: SettingsDep,
+) -> dict[str, str]:
+    try:
+        password_hash = hash_password(body.new_password, settings.bcrypt_rounds)
+    except PasswordRejected as exc:
+        raise ApiError(400, str(exc), "weak_password") from None
+    with transaction(db):
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
+        delete_other_sessions(db, user.id, session.id)
+        token = stamp_and_rotate(db, session.id, session.confirmed_method or "password")
+        send_mail(
+            db,
+            user.email,
+            "Your password was changed",
+            "The password of your account was just changed and your other sessions were signed"
+            " out. If this was not you, reset your password now.",
+        )
+    set_session_cookie(response, token, settings)
+    return {"message": "Password changed. All other sessions have been revoked."}
+
+
+@router.delete("/me", status_code=204)
+def delete_account(user: CurrentUser, _: RecentAuth, response: Response, db: DB) -> None:
+    with transaction(db):
+        db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+    clear_cookies(response)
+
+
+@router.post("/me/2fa/setup")
+def setup_totp(user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+    """Start (or restart) enrolment: a new secret, trusted only after ``/me/2fa/enable``."""
+    if user.totp_enabled:
+        raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
+    secret = totp.new_secret()
+    with transaction(db):
+        db.execute("UPDATE users SET totp_secret = ? WHERE id = ?", (secret, user.id))
+    return {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, user.email)}
+
+
+@router.post("/me/2fa/enable")
+def enable_totp(body: TotpCode, user: CurrentUser, db: DB) -> dict[str, Any]:
+    """Prove the authenticator works; get 10 single-use recovery codes (shown this once)."""
+    if user.totp_enabled:
+        raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
+    if not user.totp_secret:
+        raise ApiError(400, "Start with POST /me/2fa/setup", "no_setup")
+    step = totp.accept(user.totp_secret, body.code, utcnow(), user.totp_last_step)
+    if step is None:
+        raise ApiError(400, "That code is not valid; check the time on your device", "invalid_code")
+    codes = new_recovery_codes()
+    with transaction(db):
+        db.execute(
+            "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?", (step, user.id)
+        )
+        db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
+        db.executemany(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+            [(user.id, hash_token(code)) for code in codes],
+        )
+    return {"message": "Two-factor authentication is on.", "recovery_codes": codes}
+
+
+@router.post("/me/2fa/disable")
+def disable_totp(body: SecondFactor, user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+    """Needs both: a recent confirmation *and* the second factor itself."""
+    if not user.totp_enabled:
+        raise ApiError(409, "Two-factor authentication is already off", "already_disabled")
+    method, value = pick_one(totp=body.code, recovery_code=body.recovery_code)
+    with transaction(db):
+        ok = check_factor(db, user, method, value)
+        if ok:
+            db.execute(
+                "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL"
+                " WHERE id = ?",
+                (user.id,),
+            )
+            db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
+    if not ok:
+        raise ApiError(401, "Invalid code", "invalid_credentials")
+    return {"message": "Two-factor authentication is off."}

@@ -1,0 +1,1 @@
+"""Pure security code: no FastAPI, no database. Easy to read, easy to test."""

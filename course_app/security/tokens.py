@@ -1,0 +1,36 @@
+"""Random secrets and their stored form.
+
+Only hashes are stored: a leaked table must not hand out live sessions, links or keys.
+SHA-256 is enough here because the secrets are 256-bit random, not guessable passwords.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def new_recovery_codes(count: int = 10) -> list[str]:
+    """Codes like ``7f3a-91bc-04de``: 48 random bits, easy to read out and type."""
+    return ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(count)]
+
+
+def normalize_recovery_code(code: str) -> str:
+    return code.strip().lower().replace(" ", "")
+
+
+def new_api_key() -> tuple[str, str]:
+    """Return ``(secret, prefix)``; the prefix is shown in lists, the secret only once."""
+    secret = "sk_" + secrets.token_urlsafe(32)
+    return secret, secret[:10]

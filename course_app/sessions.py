@@ -1,0 +1,92 @@
+"""Server-side sessions: the cookie holds a random token, the table holds its SHA-256."""
+
+import sqlite3
+from datetime import datetime, timedelta
+
+from course_app.clock import now_iso, to_iso, utcnow
+from course_app.models import Session
+from course_app.security.tokens import hash_token, new_token
+from course_app.settings import Settings
+
+COOKIE = "stepup_session"
+PENDING_COOKIE = "stepup_pending_login"
+PENDING_TTL = timedelta(minutes=5)
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def create_session(
+    db: sqlite3.Connection, user_id: int, user_agent: str, confirmed_method: str | None
+) -> str:
+    """Insert a session and return its cookie token. ``confirmed_method`` stamps it at once
+    (used when a sign-in counts as a recent authentication)."""
+    token = new_token()
+    now = now_iso()
+    db.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, confirmed_at,"
+        " confirmed_method, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            hash_token(token),
+            user_id,
+            now,
+            now,
+            now if confirmed_method else None,
+            confirmed_method,
+            user_agent[:300],
+        ),
+    )
+    return token
+
+
+def load_session(db: sqlite3.Connection, token: str, settings: Settings) -> Session | None:
+    """The live session for a cookie token, or None (unknown, idle too long, or too old).
+    Expired sessions are deleted on sight."""
+    row = db.execute("SELECT * FROM sessions WHERE token_hash = ?", (hash_token(token),)).fetchone()
+    if row is None:
+        return None
+    session = Session.from_row(row)
+    now = utcnow()
+    if is_expired(session, now, settings):
+        db.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+        return None
+    if now - session.last_seen_at >= TOUCH_EVERY:
+        # Writing on every request would serialise all readers behind SQLite's write lock.
+        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (to_iso(now), session.id))
+    return session
+
+
+def is_expired(session: Session, now: datetime, settings: Settings) -> bool:
+    idle = now - session.last_seen_at > timedelta(seconds=settings.session_idle_seconds)
+    too_old = now - session.created_at > timedelta(seconds=settings.session_max_seconds)
+    return idle or too_old
+
+
+def stamp_and_rotate(db: sqlite3.Connection, session_id: int, method: str) -> str:
+    """Record a successful confirmation and swap the token (the old cookie dies at once)."""
+    token = new_token()
+    db.execute(
+        "UPDATE sessions SET token_hash = ?, confirmed_at = ?, confirmed_method = ?,"
+        " failed_confirmations = 0 WHERE id = ?",
+        (hash_token(token), now_iso(), method, session_id),
+    )
+    return token
+
+
+def record_failed_confirmation(db: sqlite3.Connection, session_id: int) -> int:
+    """Count a failed confirmation and return how many this session has had in a row."""
+    row = db.execute(
+        "UPDATE sessions SET failed_confirmations = failed_confirmations + 1 WHERE id = ?"
+        " RETURNING failed_confirmations",
+        (session_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def delete_session(db: sqlite3.Connection, session_id: int) -> None:
+    db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+
+def delete_other_sessions(db: sqlite3.Connection, user_id: int, keep_session_id: int) -> int:
+    cur = db.execute(
+        "DELETE FROM sessions WHERE user_id = ? AND id != ?", (user_id, keep_session_id)
+    )
+    return cur.rowcount

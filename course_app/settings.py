@@ -1,0 +1,33 @@
+"""Settings read from ``STEPUP_*`` environment variables, served through ``get_settings()``."""
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STEPUP_", frozen=True)
+
+    db_path: str = ".data/course.db"
+    reauth_window_seconds: int = Field(300, ge=1)
+    bcrypt_rounds: int = Field(12, ge=4, le=31)
+    session_idle_seconds: int = Field(1800, ge=1)
+    session_max_seconds: int = Field(86400, ge=1)
+    cookie_secure: bool = False
+    dev_mode: bool = False
+    origin: str = "http://localhost:8000"
+    login_is_recent_auth: bool = False
+    max_failed_confirmations: int = Field(5, ge=1)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn relying-party id: the host of the public origin."""
+        return urlsplit(self.origin).hostname or "localhost"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,127 @@
+"""Helpers shared by the tests and the notebooks: a fresh app with its own database file,
+and people who sign up, sign in and confirm through the real HTTP routes."""
+
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from course_app.app import create_app
+from course_app.impl import Implementation
+from course_app.settings import Settings
+
+ORIGIN = "http://localhost:8000"
+
+
+def lab_settings(folder: Path | None = None, **overrides: Any) -> Settings:
+    """Settings for a throwaway app: its own SQLite file, fast bcrypt, dev mailbox on."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="stepup-"))
+    values: dict[str, Any] = {
+        "db_path": str(folder / "course.db"),
+        "bcrypt_rounds": 4,
+        "dev_mode": True,
+        "origin": ORIGIN,
+    }
+    return Settings(**(values | overrides))
+
+
+def client_for(app: FastAPI) -> TestClient:
+    """A browser-like client: keeps cookies, sends the app's own Origin."""
+    return TestClient(app, base_url=ORIGIN, headers={"origin": ORIGIN})
+
+
+@dataclass
+class Lab:
+    """One app plus helpers to populate it. ``lab.person(...)`` gives a signed-in client."""
+
+    settings: Settings
+    app: FastAPI
+    clients: list[TestClient] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        impl: Implementation | str | None = "solutions",
+        exercises: list[str] | None = None,
+        folder: Path | None = None,
+        **overrides: Any,
+    ) -> "Lab":
+        settings = lab_settings(folder, **overrides)
+        return cls(settings, create_app(settings, impl, exercises))
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.settings.db_path)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def query(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        with self.db() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def client(self) -> TestClient:
+        client = client_for(self.app)
+        self.clients.append(client)
+        return client
+
+    def signup(self, email: str, password: str, verified: bool = True) -> TestClient:
+        """Create an account (and click its verification link when ``verified``)."""
+        client = self.client()
+        r = client.post("/auth/signup", json={"email": email, "password": password})
+        assert r.status_code == 201, r.text
+        if verified:
+            r = client.get(path_of(self.last_link(email)))
+            assert r.status_code == 200, r.text
+        return client
+
+    def person(
+        self, email: str, password: str = "correct horse", verified: bool = True
+    ) -> TestClient:
+        """Sign up and sign in; the returned client carries the session cookie."""
+        client = self.signup(email, password, verified)
+        self.login(client, email, password)
+        return client
+
+    def login(self, client: TestClient, email: str, password: str) -> dict[str, Any]:
+        r = client.post("/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def mail(self, to: str) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM outbox WHERE to_addr = ? COLLATE NOCASE ORDER BY id", to)
+
+    def last_link(self, to: str) -> str:
+        links = [m["link"] for m in self.mail(to) if m["link"]]
+        assert links, f"no link was mailed to {to}"
+        return links[-1]
+
+    def user(self, email: str) -> sqlite3.Row | None:
+        rows = self.query("SELECT * FROM users WHERE email = ? COLLATE NOCASE", email)
+        return rows[0] if rows else None
+
+    def create_org(self, owner: TestClient, name: str = "Acme") -> int:
+        r = owner.post("/orgs", json={"name": name})
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    def add_member(self, owner: TestClient, org_id: int, email: str, role: str = "member") -> None:
+        r = owner.post(f"/orgs/{org_id}/members", json={"email": email, "role": role})
+        assert r.status_code == 201, r.text
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def path_of(link: str) -> str:
+    """``http://localhost:8000/verify-email?token=x`` → ``/verify-email?token=x``."""
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]

@@ -1,0 +1,57 @@
+"""Exercise 1: step-up on email change (``PUT /me/email``).
+
+Whoever controls an account's address controls the account: password resets and security
+notices go there. So changing it follows the whole pattern:
+
+    who are you (CurrentUser) → prove it recently (RecentAuth) → act.
+"""
+
+from fastapi import APIRouter
+
+from course_app.accounts import email_taken, normalize_email, send_verification
+from course_app.db import transaction
+from course_app.deps import DB, CurrentUser, RecentAuth, SettingsDep
+from course_app.errors import ApiError
+from course_app.mail import send_mail
+from course_app.models import User
+from course_app.schemas import EmailChange
+
+router = APIRouter(tags=["ex01"])
+
+
+@router.put("/me/email")
+def change_email(
+    body: EmailChange,
+    user: CurrentUser,
+    _: RecentAuth,  # task 1: a session that has not confirmed lately gets 403 before anything else
+    db: DB,
+    settings: SettingsDep,
+) -> dict[str, str]:
+    new_email = check_new_email(db, user, body.email)
+    with transaction(db):
+        apply_email_change(db, user, new_email, settings.origin)
+    return {"message": "Email updated. Verify your new email address."}
+
+
+def check_new_email(db: DB, user: User, raw: str | None) -> str:
+    """Return the normalised new address, or raise a 400/409 ``ApiError``."""
+    email = normalize_email(raw)
+    if email is None or email.lower() == user.email.lower():
+        raise ApiError(400, "Email required")
+    if email_taken(db, email, except_user_id=user.id):
+        raise ApiError(409, "Email already in use")
+    return email
+
+
+def apply_email_change(db: DB, user: User, new_email: str, origin: str) -> None:
+    """Write the change; runs inside one transaction, so it happens whole or not at all."""
+    # task 3: the new inbox's owner is unproven until they click the link sent there.
+    db.execute("UPDATE users SET email = ?, email_verified = 0 WHERE id = ?", (new_email, user.id))
+    send_verification(db, user.id, new_email, origin)
+    send_mail(
+        db,
+        user.email,
+        "Your email address was changed",
+        f"The email address of your account was changed to {new_email}. If this was not you,"
+        " reset your password and contact support right away.",
+    )
