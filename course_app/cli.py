@@ -48,3 +48,42 @@ def serve(
             typer.echo(line)
         typer.echo(f"Dev mailbox: {settings.origin}/dev/mail")
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def check(
+    exercise: Annotated[str | None, typer.Argument(help="only this exercise, e.g. ex01")] = None,
+    impl: ImplOption = "exercises",
+) -> None:
+    """Run the graded tests against your exercises and say what to do next."""
+    from course_app.grading.engine import check as run_check
+    from course_app.grading.selfcheck import print_report
+    from course_app.impl import ImplementationError, resolve
+    from course_app.manifest import load_course
+
+    course = load_course()
+    ids = [course.exercise(exercise).id] if exercise else None
+    try:
+        implementation = resolve(impl)
+    except ImplementationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    score, _ = run_check(implementation.folder, ids)
+    print_report(score, course, implementation, exercise_ids=ids)
+
+
+@app.command()
+def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]) -> None:
+    """Print the hints of an exercise, task by task."""
+    from course_app.manifest import load_course
+
+    try:
+        found = load_course().exercise(exercise)
+    except KeyError as exc:
+        typer.secho(str(exc.args[0]), fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{found.id} — {found.title}  (exercises/{found.file})")
+    for task in found.tasks:
+        typer.echo(f"\n  task {task.n}: {task.title}  [{task.points} points]")
+        for text in task.hints:
+            typer.echo(f"    - {text}")

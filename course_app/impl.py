@@ -67,9 +67,9 @@ class Implementation:
             ) from exc
         return module
 
-    def get(self, exercise_id: str, attribute: str) -> Any:
-        """``attribute`` of the exercise module, or a clear error saying it is absent."""
-        module = self.load(exercise_id)
+    def get(self, exercise_id: str, attribute: str, module: ModuleType | None = None) -> Any:
+        """``attribute`` of the exercise module (loaded now unless given), or a clear error."""
+        module = module or self.load(exercise_id)
         if not hasattr(module, attribute):
             exercise = load_course().exercise(exercise_id)
             raise ImplementationError(f"{self.shown(exercise)} has no {attribute}")

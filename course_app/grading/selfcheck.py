@@ -1,0 +1,53 @@
+"""``stepup check``: the student's view of the graded tests, ending with the next step."""
+
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from course_app.grading.engine import Score
+from course_app.impl import Implementation
+from course_app.manifest import Course
+
+
+def next_step(score: Score, course: Course, impl: Implementation) -> str:
+    for task_score in score.tasks:
+        if not task_score.passed:
+            exercise = course.exercise(task_score.task.exercise)
+            return f"Next: {impl.shown(exercise)} task {task_score.task.n}"
+    return "You're done: every task passes. Try `stepup hint` for nothing, or a bonus lesson!"
+
+
+def print_report(
+    score: Score,
+    course: Course,
+    impl: Implementation,
+    console: Console | None = None,
+    exercise_ids: Sequence[str] | None = None,
+) -> None:
+    console = console or Console(highlight=False)
+    for exercise in course.exercises:
+        if exercise_ids and exercise.id not in exercise_ids:
+            continue
+        tasks = [t for t in score.tasks if t.task.exercise == exercise.id]
+        earned = sum(t.earned for t in tasks)
+        console.print(
+            f"\n[bold]{exercise.id} — {exercise.title}[/]  ({earned}/{exercise.points} points)"
+        )
+        for task_score in tasks:
+            task = task_score.task
+            if task_score.passed:
+                console.print(f"  [green]✓[/] task {task.n}: {task.title}")
+                continue
+            console.print(f"  [red]✗[/] task {task.n}: {task.title}")
+            failure = task_score.first_failure
+            if failure is not None:
+                console.print(f"      {failure.message or failure.status}", markup=False)
+            if task.hints:
+                console.print(f"      [dim]hint: {task.hints[0]}[/]")
+    for problem in score.problems:
+        console.print(f"[yellow]! {problem}[/]", markup=True)
+    done = sum(1 for t in score.tasks if t.passed)
+    console.print(
+        f"\nProgress: {done}/{len(score.tasks)} tasks, {score.earned}/{score.possible} points"
+    )
+    console.print(next_step(score, course, impl))

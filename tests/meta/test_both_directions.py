@@ -1,0 +1,66 @@
+"""The graded tests can fail for the right reason: solutions earn every point, untouched stubs
+earn none, and each buggy variant (mutants.toml) loses exactly the tasks it breaks."""
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from course_app.grading.engine import run_tests, score
+from course_app.manifest import KIT_ROOT, load_course
+
+COURSE = load_course()
+MUTANTS = tomllib.loads((Path(__file__).parent / "mutants.toml").read_text())["mutant"]
+KIT_PARTS = ("course_app", "tests", "solutions", "course.toml")
+
+
+def test_solutions_earn_every_point() -> None:
+    results, output = run_tests(KIT_ROOT / "solutions")
+    result = score(results)
+    lost = [
+        f"{t.task.key}: {t.first_failure.message}"
+        for t in result.tasks
+        if not t.passed
+        if t.first_failure
+    ]
+    assert result.earned == COURSE.points, lost or output[-3000:]
+    assert result.problems == []
+
+
+def test_untouched_stubs_earn_nothing() -> None:
+    results, output = run_tests(KIT_ROOT / "exercises")
+    result = score(results)
+    assert results, output[-3000:]
+    passing = [t.task.key for t in result.tasks if t.passed]
+    assert passing == [], f"tasks already solved by the stubs: {passing}"
+    assert all(t.first_failure is not None for t in result.tasks)
+
+
+def make_mutant_kit(mutant: dict, root: Path) -> Path:
+    for part in KIT_PARTS:
+        source = KIT_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, root / part)
+    target = root / mutant["file"]
+    text = target.read_text(encoding="utf-8")
+    assert text.count(mutant["old"]) == 1, f"{mutant['name']}: the text to mutate is not unique"
+    text = text.replace(mutant["old"], mutant["new"])
+    if "extra" in mutant:
+        text = text.replace(*mutant["extra"])
+    target.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m["name"] for m in MUTANTS])
+def test_buggy_variant_loses_the_task_it_breaks(mutant: dict, tmp_path: Path) -> None:
+    kit = make_mutant_kit(mutant, tmp_path)
+    exercise_ids = sorted({key.split("/")[0] for key in mutant["breaks"]})
+    results, output = run_tests(kit / "solutions", exercise_ids, kit_root=kit)
+    result = score(results, exercise_ids)
+    lost = {t.task.key for t in result.tasks if not t.passed}
+    assert lost == set(mutant["breaks"]), (
+        f"{mutant['name']}: lost {sorted(lost)}, expected {mutant['breaks']}\n{output[-2000:]}"
+    )
