@@ -5,11 +5,16 @@ from collections.abc import Iterable
 
 from fastapi import APIRouter, FastAPI
 
+from course_app.apidoc import ERROR_RESPONSES, install_method_not_allowed
+from course_app.audit import AuditHook
+from course_app.csrf import CrossSiteGuard
 from course_app.db import init_db
 from course_app.errors import install_handlers
+from course_app.headers import SecurityHeaders
 from course_app.impl import Implementation, ImplementationError, resolve
 from course_app.manifest import load_course
-from course_app.routes import auth, dev, me, orgs
+from course_app.middleware import BodySizeLimit
+from course_app.routes import auth, dev, me, orgs, pages, passkeys
 from course_app.settings import Settings, get_settings
 
 
@@ -42,16 +47,26 @@ def create_app(
         title="Step-Up Auth Lab",
         summary="Re-authenticate before sensitive actions: the reference app of the course.",
         version="0.1.0",
+        responses=ERROR_RESPONSES,
     )
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.settings = settings
     app.state.impl = implementation
     install_handlers(app)
+    install_method_not_allowed(app)
+    # Outermost last: headers on every answer, then CSRF (refuse before reading a body),
+    # then the body limit; the audit hook sits closest to the routes it records.
+    app.add_middleware(AuditHook, db_path=settings.db_path)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CrossSiteGuard, origin=settings.origin)
+    app.add_middleware(SecurityHeaders)
 
-    for router in (auth.router, me.router, orgs.router):
+    for router in (auth.router, me.router, orgs.router, passkeys.router, pages.router):
         app.include_router(router)
     for router in exercise_routers(implementation, exercises):
         app.include_router(router)
     if settings.dev_mode:
         app.include_router(dev.router)
+        app.include_router(pages.dev_router)
+    pages.mount_static(app)
     return app

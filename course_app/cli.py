@@ -1,6 +1,8 @@
 """The ``stepup`` command: serve the app, check your work, read hints, grade submissions."""
 
+import logging
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,12 +15,17 @@ ImplOption = Annotated[
     str,
     typer.Option("--impl", help="solutions, exercises, or a submission folder"),
 ]
+FORMATS = ["gradescope", "exercism", "junit", "markdown"]
+# A student bundle has no solutions/: there `stepup serve` runs the student's own exercises.
+SERVED = (
+    "solutions" if (Path(__file__).resolve().parent.parent / "solutions").is_dir() else "exercises"
+)
 
 
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port on localhost")] = 8000,
-    impl: ImplOption = "solutions",
+    impl: ImplOption = SERVED,
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     dev: Annotated[
         bool, typer.Option("--dev/--no-dev", help="dev mailbox and demo accounts")
@@ -26,8 +33,10 @@ def serve(
 ) -> None:
     """Run the reference app with uvicorn on http://localhost:PORT."""
     import uvicorn
+    from pydantic import ValidationError
 
     from course_app.app import create_app
+    from course_app.db import DatabaseUnavailable
     from course_app.impl import ImplementationError
     from course_app.seed import seed_demo
     from course_app.settings import Settings
@@ -35,18 +44,32 @@ def serve(
     overrides: dict[str, object] = {"dev_mode": dev}
     if "STEPUP_ORIGIN" not in os.environ:
         overrides["origin"] = f"http://localhost:{port}"
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        typer.secho(f"Cannot start: a STEPUP_* setting is invalid.\n{exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
     try:
         application = create_app(settings, impl)
     except ImplementationError as exc:
         typer.secho(f"Cannot start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except DatabaseUnavailable as exc:
+        typer.secho(f"Cannot start: {exc}", fg="red", err=True)
+        typer.secho(
+            "Check that the folder exists and is writable, or set STEPUP_DB_PATH to a file"
+            " this user may write.",
+            err=True,
+        )
         raise typer.Exit(2) from None
     typer.echo(f"Step-Up Auth Lab on {settings.origin}  (implementation: {impl})")
     typer.echo(f"Database: {settings.db_path}")
     if settings.dev_mode:
         for line in seed_demo(settings):
             typer.echo(line)
-        typer.echo(f"Dev mailbox: {settings.origin}/dev/mail")
+        typer.echo(f"Dev mailbox: {settings.origin}/dev/mailbox")
+        # Mail is "sent" to the console too, as in the lesson: show those lines.
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -73,6 +96,128 @@ def check(
 
 
 @app.command()
+def grade(
+    submission: Annotated[
+        Path | None,
+        typer.Argument(help="a folder or .zip: an exercises/ folder, a kit copy, or the files"),
+    ] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="folder for the results")] = Path(
+        "out/grades"
+    ),
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", help=f"adapters to write besides the canonical file: {FORMATS}"),
+    ] = None,
+    batch: Annotated[
+        Path | None, typer.Option(help="grade every folder or zip in this folder instead")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="submissions graded at once (--batch)")] = 2,
+    per_test_timeout: Annotated[float | None, typer.Option(help="seconds per test")] = None,
+    overall_timeout: Annotated[float | None, typer.Option(help="seconds per submission")] = None,
+    memory_mb: Annotated[int | None, typer.Option(help="address space of the test process")] = None,
+) -> None:
+    """Grade a submission (or a folder of them) into OUT. Exits 0 whatever the grade."""
+    from course_app.grading.config import load_config
+    from course_app.manifest import KIT_ROOT
+
+    chosen = formats or FORMATS
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown or (submission is None) == (batch is None):
+        problem = f"unknown format {unknown}" if unknown else "give a SUBMISSION or --batch DIR"
+        typer.secho(f"stepup grade: {problem}", fg="red", err=True)
+        raise typer.Exit(2)
+    limits = load_config(KIT_ROOT).limits.but(
+        per_test_timeout=per_test_timeout,
+        import_timeout=per_test_timeout,
+        overall_timeout=overall_timeout,
+        memory_mb=memory_mb,
+    )
+    if batch is not None:
+        _grade_batch(batch, out, jobs, chosen, limits)
+        return
+    assert submission is not None
+    if not submission.exists():
+        typer.secho(f"stepup grade: {submission} does not exist", fg="red", err=True)
+        raise typer.Exit(2)
+    from course_app.grading.adapters import write_all
+    from course_app.grading.grade import grade as grade_submission
+
+    found = grade_submission(submission, limits=limits)
+    written = write_all(found, out, chosen)
+    flagged = "  FLAGGED for review" if found["flagged"] else ""
+    state = f"error: {found['message']}" if found["status"] == "error" else "graded"
+    typer.echo(f"{submission.name}: {found['score']}/{found['max_score']} ({state}){flagged}")
+    typer.echo(f"Results: {written[0]}")
+
+
+def _grade_batch(folder: Path, out: Path, jobs: int, formats: list[str], limits) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from course_app.grading.batch import grade_batch, submissions_in
+
+    if not folder.is_dir():
+        typer.secho(f"stepup grade: --batch {folder} is not a folder", fg="red", err=True)
+        raise typer.Exit(2)
+    total = len(submissions_in(folder))
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        bar = progress.add_task(f"Grading {total} submissions", total=total)
+        gradebook = grade_batch(
+            folder, out, jobs, formats, limits, on_done=lambda _: progress.advance(bar)
+        )
+    typer.echo(f"Gradebook: {gradebook}")
+
+
+export_app = typer.Typer(help="Package the grader for a platform.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("gradescope")
+def export_gradescope(
+    out: Annotated[Path, typer.Option("-o", "--out", help="the zip to write")] = Path(
+        "autograder.zip"
+    ),
+) -> None:
+    """Build a Gradescope autograder zip (setup.sh, run_autograder; no solutions inside)."""
+    from course_app.grading.export import export_gradescope as build
+
+    try:
+        target = build(out)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Gradescope autograder: {target}")
+
+
+@app.command()
+def release(
+    out: Annotated[Path, typer.Option("-o", "--out", help="new folder or .zip")] = Path(
+        "dist/student"
+    ),
+    check_only: Annotated[
+        Path | None, typer.Option("--check", help="only check this folder or zip for leaks")
+    ] = None,
+) -> None:
+    """Build the student bundle (no solutions, no hidden tests) and check it for leaks."""
+    from course_app.grading.release import build_bundle, check_tree
+
+    if check_only is not None:
+        problems = check_tree(check_only)
+        for problem in problems:
+            typer.secho(f"leak: {problem}", fg="red", err=True)
+        if problems:
+            raise typer.Exit(1)
+        typer.echo(f"{check_only}: nothing leaks")
+        return
+    try:
+        target = build_bundle(out)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"Student bundle: {target} (checked: no solutions, no hidden tests)")
+
+
+@app.command()
 def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]) -> None:
     """Print the hints of an exercise, task by task."""
     from course_app.manifest import load_course
@@ -87,3 +232,7 @@ def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]
         typer.echo(f"\n  task {task.n}: {task.title}  [{task.points} points]")
         for text in task.hints:
             typer.echo(f"    - {text}")
+
+
+if __name__ == "__main__":
+    app()

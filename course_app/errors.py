@@ -66,6 +66,8 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 def _describe(errors: list[Any]) -> str:
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return "Invalid request: the body is not valid JSON"
     parts = []
     for err in errors[:3]:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -102,6 +104,14 @@ def install_handlers(app: FastAPI) -> None:
     async def conflict(_: Request, exc: sqlite3.IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc)
         return _json(409, {"error": "That conflicts with existing data", "code": "conflict"})
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_: Request, exc: OverflowError) -> JSONResponse:
+        # An id like /orgs/99999999999999999999 parses as an int but SQLite cannot bind it.
+        log.warning("number out of range: %s", exc)
+        return _json(
+            400, {"error": "A number in the request is out of range", "code": "invalid_request"}
+        )
 
     @app.exception_handler(sqlite3.OperationalError)
     async def db_unavailable(_: Request, exc: sqlite3.OperationalError) -> JSONResponse:

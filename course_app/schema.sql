@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS webauthn_challenges (
     expires_at  TEXT NOT NULL
 );
 
+-- The WebAuthn user handle: random bytes the authenticator keeps with a passkey (never the
+-- email or the row id), returned at sign-in so the account can be checked.
+CREATE TABLE IF NOT EXISTS webauthn_users (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    handle      TEXT NOT NULL UNIQUE              -- base64url
+);
+
 CREATE TABLE IF NOT EXISTS outbox (
     id          INTEGER PRIMARY KEY,
     to_addr     TEXT NOT NULL,

@@ -1,10 +1,16 @@
 """Request bodies. Unknown fields are refused so a typo is a clear 422, not a silent no-op."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# A display name: spaces around it are dropped first, so "   " is refused as empty.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class Credentials(Body):
@@ -48,7 +54,7 @@ class PasswordReset(Body):
 
 
 class OrgCreate(Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
 
 
 class MemberAdd(Body):
@@ -57,8 +63,9 @@ class MemberAdd(Body):
 
 
 class DomainSet(Body):
-    domain: str | None = Field(None, max_length=253)
+    # Required, null to clear: an empty body must not quietly switch domain auto-join off.
+    domain: str | None = Field(max_length=253)
 
 
 class ApiKeyCreate(Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name

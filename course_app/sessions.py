@@ -60,15 +60,21 @@ def is_expired(session: Session, now: datetime, settings: Settings) -> bool:
     return idle or too_old
 
 
-def stamp_and_rotate(db: sqlite3.Connection, session_id: int, method: str) -> str:
-    """Record a successful confirmation and swap the token (the old cookie dies at once)."""
+def rotate_token(db: sqlite3.Connection, session_id: int) -> str:
+    """Swap the session's token (the old cookie dies at once); the stamp stays as it was."""
     token = new_token()
-    db.execute(
-        "UPDATE sessions SET token_hash = ?, confirmed_at = ?, confirmed_method = ?,"
-        " failed_confirmations = 0 WHERE id = ?",
-        (hash_token(token), now_iso(), method, session_id),
-    )
+    db.execute("UPDATE sessions SET token_hash = ? WHERE id = ?", (hash_token(token), session_id))
     return token
+
+
+def stamp_and_rotate(db: sqlite3.Connection, session_id: int, method: str) -> str:
+    """Record a successful confirmation and swap the token."""
+    db.execute(
+        "UPDATE sessions SET confirmed_at = ?, confirmed_method = ?, failed_confirmations = 0"
+        " WHERE id = ?",
+        (now_iso(), method, session_id),
+    )
+    return rotate_token(db, session_id)
 
 
 def record_failed_confirmation(db: sqlite3.Connection, session_id: int) -> int:
@@ -85,8 +91,13 @@ def delete_session(db: sqlite3.Connection, session_id: int) -> None:
     db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
 
-def delete_other_sessions(db: sqlite3.Connection, user_id: int, keep_session_id: int) -> int:
+def delete_other_sessions(
+    db: sqlite3.Connection, user_id: int, keep_session_id: int | None = None
+) -> int:
+    """Sign the user out everywhere but ``keep_session_id`` (everywhere when None), two-factor
+    sign-ins still waiting for their code included: their password step is no proof any more."""
+    db.execute("DELETE FROM pending_logins WHERE user_id = ?", (user_id,))
     cur = db.execute(
-        "DELETE FROM sessions WHERE user_id = ? AND id != ?", (user_id, keep_session_id)
+        "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_session_id)
     )
     return cur.rowcount

@@ -3,8 +3,10 @@
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from course_app.csrf import normalize_origin
 
 
 class Settings(BaseSettings):
@@ -21,6 +23,19 @@ class Settings(BaseSettings):
     login_is_recent_auth: bool = False
     max_failed_confirmations: int = Field(5, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Guessing limits (course_app/ratelimit.py): failures counted over a sliding window.
+    failure_window_seconds: int = Field(900, ge=1)
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_client: int = Field(30, ge=1)
+    code_failures_per_account: int = Field(10, ge=1)
+
+    @field_validator("origin")
+    @classmethod
+    def _an_origin(cls, value: str) -> str:
+        """Cookies, CSRF checks and WebAuthn all compare against it: refuse a typo at start."""
+        if normalize_origin(value) is None:
+            raise ValueError(f"not an http(s) origin like http://localhost:8000: {value!r}")
+        return value
 
     @property
     def rp_id(self) -> str:

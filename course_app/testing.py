@@ -16,6 +16,7 @@ from course_app.impl import Implementation
 from course_app.settings import Settings
 
 ORIGIN = "http://localhost:8000"
+PASSWORD = "correct horse"
 
 
 def lab_settings(folder: Path | None = None, **overrides: Any) -> Settings:
@@ -31,8 +32,11 @@ def lab_settings(folder: Path | None = None, **overrides: Any) -> Settings:
 
 
 def client_for(app: FastAPI) -> TestClient:
-    """A browser-like client: keeps cookies, sends the app's own Origin."""
-    return TestClient(app, base_url=ORIGIN, headers={"origin": ORIGIN})
+    """A browser-like client: keeps cookies, sends the app's own Origin (the CSRF check
+    refuses any other on POST, PUT, PATCH and DELETE)."""
+    settings = getattr(app.state, "settings", None)
+    origin = settings.origin if settings is not None else ORIGIN
+    return TestClient(app, base_url=origin, headers={"origin": origin})
 
 
 @dataclass

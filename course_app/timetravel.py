@@ -13,7 +13,18 @@ from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
-IGNORE = ["jupyter_client", "ipykernel", "zmq", "tornado", "nbclient", "debugpy", "playwright"]
+# Never patched: the kernel's and browser driver's own timers, and pytest's clock (so test
+# durations in reports stay real while a test travels in time).
+IGNORE = [
+    "jupyter_client",
+    "ipykernel",
+    "zmq",
+    "tornado",
+    "nbclient",
+    "debugpy",
+    "playwright",
+    "_pytest.timing",
+]
 
 
 @contextmanager

@@ -1,36 +1,20 @@
-"""Run the graded tests against an implementation in a child process and score them.
+"""Run the graded tests against an implementation and score them, task by task.
 
-The child process imports the student's code; this process only reads the JSON the reporter
-plugin wrote, so a crashing or hanging submission cannot take the checker down with it.
+One engine for everyone: ``stepup check`` (a student at home), ``stepup grade`` (the instructor)
+and the maintainers' both-directions test all call :func:`run_graded`, which runs the tests in
+watched child processes (:mod:`course_app.grading.runner`). This process never imports the code
+under test, so a crashing, hanging or cheating submission cannot take it down.
 """
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from course_app.grading.reporter import RESULTS_ENV
+from course_app.grading.config import Limits, load_config
+from course_app.grading.runner import Flag, RunOutcome, RunSpec, TestResult, run
 from course_app.manifest import KIT_ROOT, Course, Task, load_course
 
-
-@dataclass
-class TestResult:
-    nodeid: str
-    name: str
-    exercise: str | None
-    task: int | None
-    status: str  # pass | fail | error | timeout | skipped | not run
-    message: str = ""
-    duration: float = 0.0
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "TestResult":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+__all__ = ["Score", "TaskScore", "TestResult", "check", "run_graded", "run_tests", "score"]
 
 
 @dataclass
@@ -55,6 +39,7 @@ class TaskScore:
 class Score:
     tasks: list[TaskScore]
     problems: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
     @property
     def earned(self) -> int:
@@ -71,58 +56,61 @@ class Score:
         return next(t for t in self.tasks if t.task.exercise == exercise_id and t.task.n == n)
 
 
+def course_at(kit_root: Path) -> Course:
+    return load_course(kit_root / "course.toml")
+
+
 def graded_files(kit_root: Path, exercise_ids: Sequence[str]) -> list[Path]:
     folder = kit_root / "tests" / "graded"
     return [p for e in exercise_ids for p in sorted(folder.glob(f"test_{e}_*.py"))]
+
+
+def run_graded(
+    impl_folder: Path,
+    exercise_ids: Sequence[str] | None = None,
+    kit_root: Path = KIT_ROOT,
+    *,
+    run_ids: Sequence[str] | None = None,
+    include_hidden: bool = False,
+    limits: Limits | None = None,
+    shards: int = 2,
+    scratch: Path | None = None,
+    guard=None,
+) -> RunOutcome:
+    """List the graded tests of ``exercise_ids`` (all by default) and run those of ``run_ids``
+    (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``."""
+    course = course_at(kit_root)
+    config = load_config(kit_root)
+    ids = list(exercise_ids or [e.id for e in course.exercises])
+    solutions = KIT_ROOT / "solutions"
+    inside_solutions = impl_folder.resolve().is_relative_to(solutions.resolve())
+    spec = RunSpec(
+        kit_root=kit_root,
+        impl_folder=impl_folder,
+        course=course,
+        collect=ids,
+        run=list(run_ids if run_ids is not None else ids),
+        limits=limits or config.limits,
+        hidden_dir=config.hidden_dir if include_hidden else None,
+        # The reference answers stay out of reach, wherever the kit that grades lives.
+        unreadable=[] if inside_solutions or not solutions.is_dir() else [solutions],
+        shards=shards,
+        scratch=scratch,
+        guard=guard,
+    )
+    return run(spec)
 
 
 def run_tests(
     impl_folder: Path,
     exercise_ids: Sequence[str] | None = None,
     kit_root: Path = KIT_ROOT,
-    timeout: float = 600,
-    env: dict[str, str] | None = None,
+    include_hidden: bool = True,
 ) -> tuple[list[TestResult], str]:
-    """Run the graded tests; return per-test results and pytest's (capped) output."""
-    course = load_course()
-    ids = list(exercise_ids or [e.id for e in course.exercises])
-    with tempfile.TemporaryDirectory(prefix="stepup-results-") as tmp:
-        results_file = Path(tmp) / "results.json"
-        child_env = (env if env is not None else dict(os.environ)) | {
-            RESULTS_ENV: str(results_file),
-            "STEPUP_KIT_ROOT": str(kit_root),
-            "PYTHONPATH": str(kit_root),
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "--no-header",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "course_app.grading.reporter",
-            f"--impl={impl_folder}",
-            *map(str, graded_files(kit_root, ids)),
-        ]
-        try:
-            proc = subprocess.run(
-                command,
-                cwd=kit_root,
-                env=child_env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            output = proc.stdout[-20000:] + proc.stderr[-5000:]
-        except subprocess.TimeoutExpired:
-            output = f"the graded tests did not finish within {timeout:.0f} s"
-        if not results_file.exists():
-            return [], output
-        data = json.loads(results_file.read_text(encoding="utf-8"))
-    return [TestResult.from_json(d) for d in data], output
+    """Every graded test (hidden ones too) → per-test results and the children's output."""
+    outcome = run_graded(impl_folder, exercise_ids, kit_root, include_hidden=include_hidden)
+    problems = "".join(f"\n! {p}" for p in outcome.problems + [f.reason for f in outcome.flags])
+    return outcome.results, outcome.output + problems
 
 
 def score(
@@ -145,8 +133,11 @@ def score(
 def check(
     impl_folder: Path, exercise_ids: Sequence[str] | None = None, kit_root: Path = KIT_ROOT
 ) -> tuple[Score, str]:
-    results, output = run_tests(impl_folder, exercise_ids, kit_root)
-    result = score(results, exercise_ids)
-    if not results:
-        result.problems.append("the graded tests did not run:\n" + output[-2000:])
-    return result, output
+    """The student's self-check: the visible graded tests, under the grader's own limits."""
+    outcome = run_graded(impl_folder, exercise_ids, kit_root)
+    result = score(outcome.results, exercise_ids, course_at(kit_root))
+    result.flags = outcome.flags
+    result.problems += outcome.problems
+    if not outcome.results and not outcome.problems:
+        result.problems.append("the graded tests did not run:\n" + outcome.output[-2000:])
+    return result, outcome.output

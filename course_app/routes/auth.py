@@ -1,29 +1,36 @@
 """Sign-up, sign-in (with an optional second factor), sign-out, and identity confirmation."""
 
+import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from course_app import accounts
+from course_app import accounts, ratelimit
+from course_app.audit import AuditTrail
 from course_app.clock import from_iso, now_iso, to_iso, utcnow
 from course_app.cookies import clear_cookies, set_pending_cookie, set_session_cookie
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, SettingsDep
-from course_app.errors import ApiError
+from course_app.errors import ApiError, NotAuthenticated
 from course_app.identity import check_factor, check_password, pick_one
 from course_app.mail import send_mail
+from course_app.models import User
 from course_app.schemas import Confirmation, Credentials, EmailOnly, PasswordReset, SecondFactor
 from course_app.security.passwords import PasswordRejected, burn_time, hash_password
 from course_app.security.recency import window_ends
 from course_app.security.tokens import hash_token, new_token
 from course_app.sessions import (
+    COOKIE,
     PENDING_COOKIE,
     PENDING_TTL,
     create_session,
+    delete_other_sessions,
     delete_session,
     record_failed_confirmation,
     stamp_and_rotate,
 )
+from course_app.settings import Settings
 
 router = APIRouter(tags=["auth"])
 
@@ -36,7 +43,7 @@ def _user_agent(request: Request) -> str:
 
 
 @router.post("/auth/signup", status_code=201)
-def signup(body: Credentials, db: DB, settings: SettingsDep) -> dict[str, Any]:
+def signup(body: Credentials, db: DB, settings: SettingsDep, audit: AuditTrail) -> dict[str, Any]:
     email = accounts.normalize_email(body.email)
     if email is None:
         raise ApiError(400, "A valid email address is required", "invalid_email")
@@ -49,23 +56,35 @@ def signup(body: Credentials, db: DB, settings: SettingsDep) -> dict[str, Any]:
             raise ApiError(409, "Email already in use", "email_taken")
         user_id = accounts.create_user(db, email, password_hash)
         accounts.send_verification(db, user_id, email, settings.origin)
+        audit.record(user_id, "account_created")
     return {"id": user_id, "email": email, "message": "Account created. Check your inbox."}
 
 
 @router.post("/auth/login")
 def login(
-    body: Credentials, request: Request, response: Response, db: DB, settings: SettingsDep
+    body: Credentials,
+    request: Request,
+    response: Response,
+    db: DB,
+    settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
     email = accounts.normalize_email(body.email)
+    typed = email or body.email
+    # Counted as a failure until the password proves right (429 here when at the limit).
+    attempt = ratelimit.begin_login_attempt(db, typed, ratelimit.client_ip(request), settings)
     user = accounts.find_user_by_email(db, email) if email else None
     if user is None:
         burn_time(body.password, settings.bcrypt_rounds)
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
     if not check_password(user, body.password):
+        with transaction(db):
+            audit.record(user.id, "sign_in_failed", "wrong password")
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
     if user.totp_enabled:
         token = new_token()
         with transaction(db):
+            _password_accepted(db, user, attempt, typed)
             db.execute(
                 "INSERT INTO pending_logins (token_hash, user_id, created_at) VALUES (?, ?, ?)",
                 (hash_token(token), user.id, now_iso()),
@@ -74,14 +93,31 @@ def login(
         return {"two_factor_required": True, "message": "Enter the code from your authenticator."}
     stamp = "password" if settings.login_is_recent_auth else None
     with transaction(db):
+        _password_accepted(db, user, attempt, typed)
         token = create_session(db, user.id, _user_agent(request), stamp)
+        audit.record(user.id, "signed_in", "password")
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": user.id}
 
 
+def _password_accepted(db: sqlite3.Connection, user: User, attempt: list[int], typed: str) -> None:
+    """Inside the sign-in's transaction. bcrypt ran outside it, so a password change (or
+    reset) may have committed meanwhile and signed every session out: the password checked
+    must still be the account's, or this sign-in would slip in after it."""
+    row = db.execute("SELECT password_hash FROM users WHERE id = ?", (user.id,)).fetchone()
+    if row is None or row["password_hash"] != user.password_hash:
+        raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
+    ratelimit.forgive_login(db, attempt, typed)
+
+
 @router.post("/auth/login/2fa")
 def login_second_factor(
-    body: SecondFactor, request: Request, response: Response, db: DB, settings: SettingsDep
+    body: SecondFactor,
+    request: Request,
+    response: Response,
+    db: DB,
+    settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
     method, value = pick_one(totp=body.code, recovery_code=body.recovery_code)
     token = request.cookies.get(PENDING_COOKIE)
@@ -94,7 +130,12 @@ def login_second_factor(
         if row is None or utcnow() - from_iso(row["created_at"]) > PENDING_TTL:
             raise ApiError(401, "Sign in with your password first", "no_pending_login")
         user = accounts.get_user(db, row["user_id"])
+        if user is not None:
+            ratelimit.guard_codes(db, user.id, settings)
         if user is None or not check_factor(db, user, method, value):
+            if user is not None:
+                ratelimit.record_code_failure(db, user.id)
+                audit.record(user.id, "sign_in_failed", f"wrong {method} code")
             attempts = row["attempts"] + 1
             if attempts >= MAX_PENDING_ATTEMPTS:
                 db.execute("DELETE FROM pending_logins WHERE id = ?", (row["id"],))
@@ -107,6 +148,7 @@ def login_second_factor(
             db.execute("DELETE FROM pending_logins WHERE id = ?", (row["id"],))
             stamp = method if settings.login_is_recent_auth else None
             session_token = create_session(db, user.id, _user_agent(request), stamp)
+            audit.record(user.id, "signed_in", f"password + {method}")
             failed = False
     if failed:
         # Outside the transaction block so the attempt counter above is committed.
@@ -117,9 +159,10 @@ def login_second_factor(
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(session: CurrentSession, response: Response, db: DB) -> None:
+def logout(session: CurrentSession, response: Response, db: DB, audit: AuditTrail) -> None:
     with transaction(db):
         delete_session(db, session.id)
+        audit.record(session.user_id, "signed_out")
     clear_cookies(response)
 
 
@@ -128,32 +171,84 @@ def confirm(
     body: Confirmation,
     session: CurrentSession,
     user: CurrentUser,
+    request: Request,
     response: Response,
     db: DB,
     settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
     """Re-authentication: prove it is still you, and this session is trusted for a while."""
     method, value = pick_one(
         password=body.password, totp=body.code, recovery_code=body.recovery_code
     )
     with transaction(db):
+        # Under the write lock: concurrent attempts with the same cookie are settled one by
+        # one, so a burst of guesses cannot outrun the failure limit or a rotated token.
+        if not still_current(db, session.id, request):
+            raise NotAuthenticated()
+        if method in CODE_METHODS:
+            ratelimit.guard_codes(db, user.id, settings)
         ok = check_factor(db, user, method, value)
-        if ok:
-            token = stamp_and_rotate(db, session.id, method)
-        else:
-            failures = record_failed_confirmation(db, session.id)
-            if failures >= settings.max_failed_confirmations:
-                delete_session(db, session.id)
-    if not ok:
-        if failures >= settings.max_failed_confirmations:
+        if not ok and method in CODE_METHODS:
+            ratelimit.record_code_failure(db, user.id)
+        settled = settle_confirmation(db, session.id, method if ok else None, settings)
+        signed_out = "; too many failures, session signed out" if settled.revoked else ""
+        event = "confirmation_succeeded" if ok else "confirmation_failed"
+        audit.record(user.id, event, method + signed_out)
+    return confirmation_answer(settled, response, settings)
+
+
+CODE_METHODS = ("totp", "recovery_code")
+
+
+def still_current(db: sqlite3.Connection, session_id: int, request: Request) -> bool:
+    """The cookie this request came with still belongs to the session (no other request
+    rotated or revoked it since the guard read it)."""
+    token = request.cookies.get(COOKIE, "")
+    row = db.execute(
+        "SELECT 1 FROM sessions WHERE id = ? AND token_hash = ?", (session_id, hash_token(token))
+    ).fetchone()
+    return row is not None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What one confirmation attempt left behind: the rotated cookie token on success."""
+
+    token: str | None
+    revoked: bool = False
+
+
+def settle_confirmation(
+    db: sqlite3.Connection, session_id: int, method: str | None, settings: Settings
+) -> Settled:
+    """Inside the caller's transaction: stamp and rotate the session when ``method`` (the
+    factor that was just checked) is given; otherwise count the failure, and sign the session
+    out once it reaches the limit. Shared by every way of confirming (password, codes, passkey)."""
+    if method is not None:
+        return Settled(stamp_and_rotate(db, session_id, method))
+    failures = record_failed_confirmation(db, session_id)
+    if failures >= settings.max_failed_confirmations:
+        delete_session(db, session_id)
+        return Settled(None, revoked=True)
+    return Settled(None)
+
+
+def confirmation_answer(
+    settled: Settled, response: Response, settings: Settings, failure: str = "Invalid credentials"
+) -> dict[str, Any]:
+    """After the transaction committed (so a failure stays counted): the new cookie and the
+    window's end, or the 401."""
+    if settled.token is None:
+        if settled.revoked:
             clear_cookies(response)
             raise ApiError(
                 401,
                 "Too many failed confirmations: this session has been signed out",
                 "session_revoked",
             )
-        raise ApiError(401, "Invalid credentials", "invalid_credentials")
-    set_session_cookie(response, token, settings)
+        raise ApiError(401, failure, "invalid_credentials")
+    set_session_cookie(response, settled.token, settings)
     expires_at = window_ends(utcnow(), settings.reauth_window_seconds)
     return {
         "message": "Identity confirmed.",
@@ -163,14 +258,17 @@ def confirm(
 
 
 @router.get("/verify-email")
-def verify_email(token: str, db: DB) -> dict[str, str]:
+def verify_email(token: str, db: DB, audit: AuditTrail) -> dict[str, str]:
     with transaction(db):
-        accounts.verify_email(db, token[:256])
+        user_id = accounts.verify_email(db, token[:256])
+        audit.record(user_id, "email_verified")
     return {"message": "Email verified."}
 
 
 @router.post("/auth/password-reset", status_code=202)
-def request_password_reset(body: EmailOnly, db: DB, settings: SettingsDep) -> dict[str, str]:
+def request_password_reset(
+    body: EmailOnly, db: DB, settings: SettingsDep, audit: AuditTrail
+) -> dict[str, str]:
     """Recovery mail goes to the account's current address: whoever reads that inbox can take
     the account over, which is why an unverified address must never be trusted."""
     email = accounts.normalize_email(body.email)
@@ -186,19 +284,34 @@ def request_password_reset(body: EmailOnly, db: DB, settings: SettingsDep) -> di
                 f"Open this link to choose a new password:\n{link}",
                 link,
             )
+            audit.record(user.id, "password_reset_requested")
     return {"message": "If that address has an account, a reset link is on its way."}
 
 
 @router.post("/auth/password-reset/complete")
-def complete_password_reset(body: PasswordReset, db: DB, settings: SettingsDep) -> dict[str, str]:
+def complete_password_reset(
+    body: PasswordReset, db: DB, settings: SettingsDep, audit: AuditTrail
+) -> dict[str, str]:
     try:
         password_hash = hash_password(body.new_password, settings.bcrypt_rounds)
     except PasswordRejected as exc:
         raise ApiError(400, str(exc), "weak_password") from None
     with transaction(db):
         row = accounts.consume_email_token(db, body.token, "reset_password")
-        db.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, row["user_id"])
+        # Like a verification link, a reset link is only good for the address it was sent to.
+        cur = db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND email = ? COLLATE NOCASE",
+            (password_hash, row["user_id"], row["email"]),
         )
-        db.execute("DELETE FROM sessions WHERE user_id = ?", (row["user_id"],))
+        if cur.rowcount == 0:
+            raise ApiError(400, accounts.STALE_LINK, "stale_token")
+        delete_other_sessions(db, row["user_id"])
+        audit.record(row["user_id"], "password_reset")
+        send_mail(
+            db,
+            row["email"],
+            "Your password was reset",
+            "The password of your account was just reset with a link sent to this address, and"
+            " every session was signed out. If this was not you, reset it again now.",
+        )
     return {"message": "Password changed. Sign in with your new password."}

@@ -1,22 +1,23 @@
-"""The signed-in user's own account: profile, sessions, password, 2FA, deletion."""
+"""The signed-in user's own account: profile, sessions, 2FA, deletion (changing the password
+is exercise 5, mounted from exercises/ or solutions/)."""
 
 from typing import Any
 
 from fastapi import APIRouter, Response
 
+from course_app import ratelimit
+from course_app.audit import AuditTrail, entries_for
 from course_app.clock import to_iso, utcnow
-from course_app.cookies import clear_cookies, set_session_cookie
+from course_app.cookies import clear_cookies
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
 from course_app.errors import ApiError, NotFound
 from course_app.identity import available_methods, check_factor, pick_one
 from course_app.mail import send_mail
-from course_app.schemas import PasswordChange, SecondFactor, TotpCode
+from course_app.schemas import SecondFactor, TotpCode
 from course_app.security import totp
-from course_app.security.passwords import PasswordRejected, hash_password
 from course_app.security.recency import is_recent, window_ends
 from course_app.security.tokens import hash_token, new_recovery_codes
-from course_app.sessions import delete_other_sessions, stamp_and_rotate
 
 router = APIRouter(tags=["me"])
 
@@ -51,66 +52,53 @@ def list_sessions(session: CurrentSession, db: DB) -> list[dict[str, Any]]:
     return [dict(row) | {"current": row["id"] == session.id} for row in rows]
 
 
+@router.get("/me/security-log")
+def security_log(user: CurrentUser, db: DB) -> list[dict[str, Any]]:
+    """This account's sign-ins, confirmations and sensitive changes, newest first."""
+    return entries_for(db, user.id)
+
+
 @router.delete("/me/sessions/{session_id}", status_code=204)
-def revoke_session(session_id: int, session: RecentAuth, db: DB, response: Response) -> None:
+def revoke_session(
+    session_id: int, session: RecentAuth, db: DB, response: Response, audit: AuditTrail
+) -> None:
     with transaction(db):
         cur = db.execute(
             "DELETE FROM sessions WHERE id = ? AND user_id = ?", (session_id, session.user_id)
         )
-    if cur.rowcount == 0:
-        raise NotFound("Session not found")
+        if cur.rowcount == 0:
+            raise NotFound("Session not found")
+        which = "this session" if session_id == session.id else f"session {session_id}"
+        audit.record(session.user_id, "session_revoked", which)
     if session_id == session.id:
         clear_cookies(response)
 
 
-@router.put("/me/password")
-def change_password(
-    body: PasswordChange,
-    user: CurrentUser,
-    session: RecentAuth,
-    response: Response,
-    db: DB,
-    settings: SettingsDep,
-) -> dict[str, str]:
-    try:
-        password_hash = hash_password(body.new_password, settings.bcrypt_rounds)
-    except PasswordRejected as exc:
-        raise ApiError(400, str(exc), "weak_password") from None
-    with transaction(db):
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
-        delete_other_sessions(db, user.id, session.id)
-        token = stamp_and_rotate(db, session.id, session.confirmed_method or "password")
-        send_mail(
-            db,
-            user.email,
-            "Your password was changed",
-            "The password of your account was just changed and your other sessions were signed"
-            " out. If this was not you, reset your password now.",
-        )
-    set_session_cookie(response, token, settings)
-    return {"message": "Password changed. All other sessions have been revoked."}
-
-
 @router.delete("/me", status_code=204)
-def delete_account(user: CurrentUser, _: RecentAuth, response: Response, db: DB) -> None:
+def delete_account(
+    user: CurrentUser, _: RecentAuth, response: Response, db: DB, audit: AuditTrail
+) -> None:
     with transaction(db):
         db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+        # The account's own entries go with it; this one stays, without a link to a person.
+        audit.record(None, "account_deleted", f"user {user.id}")
     clear_cookies(response)
 
 
 @router.post("/me/2fa/setup")
-def setup_totp(user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+def setup_totp(user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail) -> dict[str, str]:
     """Start (or restart) enrolment: a new secret, trusted only after ``/me/2fa/enable``."""
     if user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
     secret = totp.new_secret()
     with transaction(db):
         db.execute("UPDATE users SET totp_secret = ? WHERE id = ?", (secret, user.id))
+        audit.record(user.id, "two_factor_setup_started")
     return {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, user.email)}
 
 
 @router.post("/me/2fa/enable")
-def enable_totp(body: TotpCode, user: CurrentUser, db: DB) -> dict[str, Any]:
+def enable_totp(body: TotpCode, user: CurrentUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
     """Prove the authenticator works; get 10 single-use recovery codes (shown this once)."""
     if user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
@@ -129,16 +117,25 @@ def enable_totp(body: TotpCode, user: CurrentUser, db: DB) -> dict[str, Any]:
             "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
             [(user.id, hash_token(code)) for code in codes],
         )
+        audit.record(user.id, "two_factor_enabled")
     return {"message": "Two-factor authentication is on.", "recovery_codes": codes}
 
 
 @router.post("/me/2fa/disable")
-def disable_totp(body: SecondFactor, user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+def disable_totp(
+    body: SecondFactor,
+    user: CurrentUser,
+    _: RecentAuth,
+    db: DB,
+    settings: SettingsDep,
+    audit: AuditTrail,
+) -> dict[str, str]:
     """Needs both: a recent confirmation *and* the second factor itself."""
     if not user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already off", "already_disabled")
     method, value = pick_one(totp=body.code, recovery_code=body.recovery_code)
     with transaction(db):
+        ratelimit.guard_codes(db, user.id, settings)
         ok = check_factor(db, user, method, value)
         if ok:
             db.execute(
@@ -147,6 +144,17 @@ def disable_totp(body: SecondFactor, user: CurrentUser, _: RecentAuth, db: DB) -
                 (user.id,),
             )
             db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
+            audit.record(user.id, "two_factor_disabled", f"with a {method} code")
+            send_mail(
+                db,
+                user.email,
+                "Two-factor authentication was turned off",
+                "Your account now signs in with a password alone. If this was not you, reset"
+                " your password and turn two-factor authentication back on.",
+            )
+        else:
+            ratelimit.record_code_failure(db, user.id)
+            audit.record(user.id, "two_factor_disable_failed", f"wrong {method} code")
     if not ok:
         raise ApiError(401, "Invalid code", "invalid_credentials")
     return {"message": "Two-factor authentication is off."}

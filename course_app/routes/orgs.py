@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from course_app import accounts
+from course_app.audit import AuditTrail
 from course_app.clock import now_iso
 from course_app.db import transaction
 from course_app.deps import (
@@ -67,18 +68,20 @@ def add_member(body: MemberAdd, manager: OrgMembersManager, db: DB) -> dict[str,
     if user is None:
         raise NotFound("No account uses that email address")
     with transaction(db):
-        db.execute(
+        cur = db.execute(
             "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)"
             " ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role"
             " WHERE memberships.role != 'owner'",
             (manager.org_id, user.id, body.role),
         )
+    if cur.rowcount == 0:
+        raise ApiError(409, "The owner's role cannot be changed", "owner_role")
     return {"org_id": manager.org_id, "user_id": user.id, "email": user.email, "role": body.role}
 
 
 @router.put("/orgs/{org_id}/verified-domain")
 def set_verified_domain(
-    body: DomainSet, admin: OrgSettingsMember, _: RecentAuth, db: DB
+    body: DomainSet, admin: OrgSettingsMember, _: RecentAuth, db: DB, audit: AuditTrail
 ) -> dict[str, Any]:
     """Let anyone whose *verified* address is at ``domain`` join. Sensitive: step-up."""
     domain = None
@@ -89,6 +92,7 @@ def set_verified_domain(
         domain = checked.split("@", 1)[1]
     with transaction(db):
         db.execute("UPDATE orgs SET verified_domain = ? WHERE id = ?", (domain, admin.org_id))
+        audit.record(admin.user_id, "org_domain_changed", f"org {admin.org_id}: {domain or 'none'}")
     return _org(db, admin.org_id)
 
 

@@ -1,0 +1,134 @@
+"""``stepup grade``: one submission in, one canonical results file (and its adapters) out.
+
+The submission's exercise files are laid over a throwaway copy of the kit that has no
+``solutions/``; the graded tests (hidden ones included) run against them through the same
+engine as ``stepup check``. Whatever the submission does, the result is a valid results file:
+an "error" result with a plain message when nothing could run, never a traceback.
+"""
+
+import time
+from pathlib import Path
+from typing import Any
+
+from course_app.grading import results, sandbox
+from course_app.grading.config import Limits, load_config
+from course_app.grading.engine import course_at, run_graded, score
+from course_app.grading.runner import TestResult
+from course_app.grading.submission import SubmissionError, free_text, read_submission, syntax_error
+from course_app.manifest import KIT_ROOT
+
+
+def grade(
+    submission: Path,
+    kit_root: Path = KIT_ROOT,
+    limits: Limits | None = None,
+    shards: int = 2,
+) -> dict[str, Any]:
+    """Grade ``submission`` (a folder or a zip) and return the canonical results dict."""
+    started = time.monotonic()
+    course = course_at(kit_root)
+    config = load_config(kit_root)
+    common: dict[str, Any] = {"course": course, "submission": submission.name}
+    try:
+        intake = read_submission(submission, course)
+    except SubmissionError as exc:
+        return results.build(
+            **common,
+            score=None,
+            results=[],
+            submitted=set(),
+            exercise_messages={},
+            flags=[],
+            free_text=[],
+            notes=[],
+            execution_time=time.monotonic() - started,
+            error=str(exc),
+        )
+
+    messages: dict[str, str] = {}
+    runnable = []
+    for exercise in course.exercises:
+        shown = f"exercises/{exercise.file}"
+        content = intake.files.get(exercise.file)
+        problem = syntax_error(shown, content) if content is not None else None
+        if content is None:
+            messages[exercise.id] = f"{shown} was not in the submission"
+        elif problem:
+            messages[exercise.id] = problem
+        else:
+            runnable.append(exercise.id)
+    texts = [
+        {
+            "exercise": exercise_id,
+            "variable": variable,
+            "text": free_text(intake.files[file], variable) if file in intake.files else None,
+        }
+        for exercise_id, variable in config.free_text.items()
+        for file in [course.exercise(exercise_id).file]
+    ]
+    submitted = {e.id for e in course.exercises if e.file in intake.files}
+    common |= {"submitted": submitted, "free_text": texts}
+    if not runnable:
+        return results.build(
+            **common,
+            score=None,
+            results=[],
+            exercise_messages=messages,
+            flags=[],
+            notes=intake.notes,
+            execution_time=time.monotonic() - started,
+            error="nothing could be graded: "
+            + "; ".join(messages[e.id] for e in course.exercises if e.id in submitted),
+        )
+
+    box = sandbox.build(
+        kit_root, {e.file: intake.files[e.file] for e in course.exercises if e.id in runnable}
+    )
+    try:
+        outcome = run_graded(
+            box.exercises,
+            kit_root=box.kit,
+            run_ids=runnable,
+            include_hidden=True,
+            limits=limits or config.limits,
+            shards=shards,
+            scratch=box.scratch,
+            guard=box.verify,
+        )
+    finally:
+        box.remove()
+
+    messages |= outcome.import_errors
+    for flag in outcome.flags:
+        for exercise_id in [flag.exercise] if flag.exercise else runnable:
+            messages[exercise_id] = f"flagged for the instructor: {flag.reason}"
+    found = list(outcome.results)
+    for test in outcome.listed:
+        if test["exercise"] not in runnable:
+            status = "fail" if test["exercise"] not in submitted else "error"
+            found.append(
+                TestResult(
+                    test["nodeid"],
+                    test["name"],
+                    test["exercise"],
+                    test["task"],
+                    status,
+                    messages[test["exercise"]],
+                    visibility="hidden"
+                    if test["nodeid"].startswith(config.hidden_dir)
+                    else "visible",
+                )
+            )
+    error = None
+    if not outcome.results:
+        error = "the graded tests could not run: " + "; ".join(outcome.problems or ["no results"])
+    return results.build(
+        **common,
+        score=score(found, course=course),
+        results=found,
+        exercise_messages=messages,
+        flags=outcome.flags,
+        notes=intake.notes + outcome.problems,
+        execution_time=time.monotonic() - started,
+        error=error,
+    )

@@ -1,0 +1,149 @@
+"""Taking a submission in: a folder or a ``.zip`` holding an ``exercises/`` folder, a whole copy
+of the kit, or just the exercise files. Only the manifest's exercise file names are taken, as
+bytes; nothing here imports or runs them. Free-text answers are read with :mod:`ast`."""
+
+import ast
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from course_app.manifest import Course
+
+MAX_FILE = 1 << 20  # an exercise file is a few KiB; a megabyte is not an answer
+MAX_ZIP_MEMBERS = 5000
+MAX_ZIP_BYTES = 200 << 20
+MAX_DEPTH = 6
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__MACOSX", "__pycache__", "solutions"}
+
+
+class SubmissionError(Exception):
+    """Nothing gradable: the message is for the student and the instructor."""
+
+
+@dataclass
+class Intake:
+    name: str
+    files: dict[str, bytes] = field(default_factory=dict)  # exercise file name → content
+    notes: list[str] = field(default_factory=list)
+
+
+def read_submission(path: Path, course: Course) -> Intake:
+    """The exercise files of a folder or zip. Raises :class:`SubmissionError` when there are
+    none; the caller turns that into an "error" result, never a traceback."""
+    wanted = {e.file for e in course.exercises}
+    intake = Intake(path.name)
+    if path.is_dir():
+        candidates = _from_folder(path, wanted)
+    elif zipfile.is_zipfile(path):
+        candidates = _from_zip(path, wanted)
+    elif path.is_file():
+        raise SubmissionError(f"{path.name} is neither a folder nor a zip archive")
+    else:
+        raise SubmissionError(f"{path} does not exist")
+    for file_name in sorted(wanted):
+        found = sorted(candidates.get(file_name, []), key=_preference)
+        if not found:
+            continue
+        chosen, content = found[0]
+        if len(content) > MAX_FILE:
+            intake.notes.append(f"{chosen} is larger than {MAX_FILE // 1024} KiB: not graded")
+            continue
+        intake.files[file_name] = content
+        if len(found) > 1:
+            intake.notes.append(f"{file_name}: graded {chosen}, ignored {len(found) - 1} other(s)")
+    if not intake.files:
+        expected = ", ".join(f"exercises/{e.file}" for e in course.exercises)
+        raise SubmissionError(f"no exercise files found in the submission (expected {expected})")
+    return intake
+
+
+def _preference(candidate: tuple[str, bytes]) -> tuple[int, int]:
+    """Prefer ``exercises/<file>`` over a loose file, and shallow over deep."""
+    parts = PurePosixPath(candidate[0]).parts
+    in_exercises = len(parts) > 1 and parts[-2] == "exercises"
+    return (0 if in_exercises else 1, len(parts))
+
+
+def _from_folder(root: Path, wanted: set[str]) -> dict[str, list[tuple[str, bytes]]]:
+    found: dict[str, list[tuple[str, bytes]]] = {}
+
+    def walk(folder: Path, depth: int) -> None:
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            info = entry.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                continue  # a link could point at anything, the reference solutions included
+            if stat.S_ISDIR(info.st_mode) and entry.name not in SKIPPED_DIRS and depth < MAX_DEPTH:
+                walk(entry, depth + 1)
+            elif stat.S_ISREG(info.st_mode) and entry.name in wanted:
+                content = entry.read_bytes() if info.st_size <= MAX_FILE else b"\0" * (MAX_FILE + 1)
+                found.setdefault(entry.name, []).append((str(entry.relative_to(root)), content))
+
+    walk(root, 0)
+    return found
+
+
+def _from_zip(path: Path, wanted: set[str]) -> dict[str, list[tuple[str, bytes]]]:
+    found: dict[str, list[tuple[str, bytes]]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if not members:
+                raise SubmissionError(f"{path.name} is an empty zip archive")
+            if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+                raise SubmissionError(f"{path.name} is too large to be a submission")
+            for member in members:
+                name = PurePosixPath(member.filename)
+                parts = name.parts
+                unsafe = name.is_absolute() or ".." in parts or len(parts) > MAX_DEPTH + 1
+                link = stat.S_ISLNK(member.external_attr >> 16)
+                if member.is_dir() or unsafe or link or SKIPPED_DIRS & set(parts[:-1]):
+                    continue
+                if name.name in wanted:
+                    if member.file_size > MAX_FILE:
+                        content = b"\0" * (MAX_FILE + 1)
+                    else:
+                        content = archive.read(member)
+                    found.setdefault(name.name, []).append((member.filename, content))
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:  # RuntimeError: encrypted member
+        raise SubmissionError(f"{path.name} cannot be read as a zip archive: {exc}") from None
+    return found
+
+
+def syntax_error(shown: str, content: bytes) -> str | None:
+    """The student-facing message for a file Python cannot even parse, else None."""
+    try:
+        ast.parse(content, filename=shown)
+    except SyntaxError as exc:
+        return f"{shown} has a syntax error on line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return f"{shown} cannot be parsed: {type(exc).__name__}"
+    return None
+
+
+def free_text(content: bytes, variable: str) -> str | None:
+    """The string literal assigned to ``variable`` at module level, read without running the
+    file (``ast.literal_eval`` evaluates literals only). None when there is no such string."""
+    try:
+        tree = ast.parse(content)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    value = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            targets = [node.target.id]
+        else:
+            continue
+        if variable in targets and node.value is not None:
+            try:
+                found = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                found = None
+            value = found if isinstance(found, str) else None
+    return value.strip()[:20000] if value is not None else None

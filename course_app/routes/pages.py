@@ -1,0 +1,80 @@
+"""The web pages: server-rendered shells (Jinja2) whose JavaScript modules call the JSON API.
+
+The pages decide nothing about security. Every action is an API call through one fetch
+wrapper (``static/api.js``); the server's 403 ``reauth_required`` is what opens the
+"Confirm your identity" dialog. No inline scripts or styles, so a strict CSP can be added.
+"""
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from course_app.deps import DB, SettingsDep
+from course_app.sessions import COOKIE, load_session
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+templates = Jinja2Templates(directory=WEB / "templates")
+
+router = APIRouter(include_in_schema=False)
+dev_router = APIRouter(include_in_schema=False)
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+
+
+def _signed_in(request: Request, db: DB, settings: SettingsDep) -> bool:
+    token = request.cookies.get(COOKIE)
+    return bool(token and load_session(db, token, settings))
+
+
+def _page(
+    request: Request, settings: SettingsDep, template: str, title: str, script: str
+) -> HTMLResponse:
+    context = {"title": title, "script": script, "dev_mode": settings.dev_mode}
+    return templates.TemplateResponse(request, template, context)
+
+
+@router.get("/")
+def home(request: Request, db: DB, settings: SettingsDep) -> Response:
+    target = "/account" if _signed_in(request, db, settings) else "/signin"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/signin")
+def signin(request: Request, db: DB, settings: SettingsDep) -> Response:
+    if _signed_in(request, db, settings):
+        return RedirectResponse("/account", status_code=303)
+    return _page(request, settings, "signin.html", "Sign in", "signin.js")
+
+
+@router.get("/signup")
+def signup(request: Request, settings: SettingsDep) -> Response:
+    return _page(request, settings, "signup.html", "Create your account", "signup.js")
+
+
+@router.get("/forgot-password")
+def forgot_password(request: Request, settings: SettingsDep) -> Response:
+    return _page(request, settings, "forgot.html", "Reset your password", "reset.js")
+
+
+@router.get("/reset-password")
+def reset_password(request: Request, settings: SettingsDep) -> Response:
+    """Where the mailed reset link lands; the token stays in the URL for the script to post."""
+    return _page(request, settings, "reset.html", "Choose a new password", "reset.js")
+
+
+@router.get("/account")
+def account(request: Request, db: DB, settings: SettingsDep) -> Response:
+    if not _signed_in(request, db, settings):
+        return RedirectResponse("/signin", status_code=303)
+    return _page(request, settings, "account.html", "Your account", "account.js")
+
+
+@dev_router.get("/dev/mailbox")
+def mailbox(request: Request, settings: SettingsDep) -> Response:
+    """Dev mode only: every message the app sent, with links a person can click."""
+    return _page(request, settings, "mailbox.html", "Dev mailbox", "mailbox.js")

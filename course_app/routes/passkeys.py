@@ -1,0 +1,164 @@
+"""Passkeys: register and remove them (step-up), sign in with one, confirm identity with one.
+
+Confirming with a passkey ends exactly like ``POST /auth/confirm``: the same stamp, rotated
+cookie, body and failure count (see ``settle_confirmation`` in ``routes/auth.py``).
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
+
+from course_app import passkeys
+from course_app.cookies import set_session_cookie
+from course_app.db import transaction
+from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
+from course_app.errors import ApiError, NotAuthenticated, NotFound
+from course_app.mail import send_mail
+from course_app.routes.auth import confirmation_answer, settle_confirmation, still_current
+from course_app.schemas import Body
+from course_app.sessions import create_session
+
+router = APIRouter(tags=["passkeys"])
+
+
+class PasskeyResponse(Body):
+    """A ``PublicKeyCredential`` serialised as JSON (base64url fields), as the browser made it."""
+
+    credential: dict[str, Any]
+
+
+class NewPasskey(PasskeyResponse):
+    name: str = Field("Passkey", min_length=1, max_length=60)
+
+
+@router.get("/me/passkeys")
+def list_passkeys(user: CurrentUser, db: DB) -> list[dict[str, Any]]:
+    return passkeys.list_passkeys(db, user.id)
+
+
+@router.post("/me/passkeys/options")
+def registration_options(
+    user: CurrentUser, session: RecentAuth, db: DB, settings: SettingsDep
+) -> dict[str, Any]:
+    """Start adding a passkey. Sensitive: a new way into the account."""
+    with transaction(db):
+        return passkeys.registration_options(db, settings, user, session.id)
+
+
+@router.post("/me/passkeys", status_code=201)
+def add_passkey(
+    body: NewPasskey, user: CurrentUser, session: RecentAuth, db: DB, settings: SettingsDep
+) -> dict[str, Any]:
+    name = body.name.strip() or "Passkey"
+    try:
+        passkey = passkeys.register(db, settings, user, session.id, body.credential, name)
+    except passkeys.PasskeyRejected as exc:
+        raise ApiError(400, f"Passkey not added: {exc}", "invalid_passkey") from None
+    with transaction(db):
+        send_mail(
+            db,
+            user.email,
+            "A passkey was added to your account",
+            f'The passkey "{name}" can now sign in to your account. If this was not you,'
+            " remove it and reset your password now.",
+        )
+    return {"id": passkey.id, "name": passkey.name, "message": "Passkey added."}
+
+
+@router.delete("/me/passkeys/{passkey_id}", status_code=204)
+def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) -> None:
+    with transaction(db):
+        row = db.execute(
+            "SELECT name FROM passkeys WHERE id = ? AND user_id = ?", (passkey_id, user.id)
+        ).fetchone()
+        if row is None:
+            raise NotFound("Passkey not found")
+        if user.password_hash is None and passkeys.count_passkeys(db, user.id) == 1:
+            raise ApiError(
+                409,
+                "This passkey is your only way to sign in: set a password first",
+                "last_credential",
+            )
+        db.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,))
+        send_mail(
+            db,
+            user.email,
+            "A passkey was removed from your account",
+            f'The passkey "{row["name"]}" can no longer sign in to your account.',
+        )
+
+
+@router.delete("/me/password")
+def remove_password(user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+    """Go passkey-only. Allowed only with a passkey, so the account keeps a way in."""
+    if user.password_hash is None:
+        raise ApiError(409, "This account has no password", "no_password")
+    with transaction(db):
+        if passkeys.count_passkeys(db, user.id) == 0:
+            raise ApiError(409, "Add a passkey before removing your password", "no_passkey")
+        db.execute("UPDATE users SET password_hash = NULL WHERE id = ?", (user.id,))
+        send_mail(
+            db,
+            user.email,
+            "Your password was removed",
+            "Your account now signs in with passkeys only. If this was not you, reset your"
+            " password now.",
+        )
+    return {"message": "Password removed. Sign in with your passkey from now on."}
+
+
+@router.post("/auth/passkey/options")
+def login_options(db: DB, settings: SettingsDep) -> dict[str, Any]:
+    """Start a passkey sign-in: no email needed, the authenticator offers its passkeys."""
+    with transaction(db):
+        return passkeys.authentication_options(db, settings, "login")
+
+
+@router.post("/auth/passkey")
+def login_with_passkey(
+    body: PasskeyResponse, request: Request, response: Response, db: DB, settings: SettingsDep
+) -> dict[str, Any]:
+    """A user-verified passkey is a whole sign-in (no second factor asked)."""
+    try:
+        passkey = passkeys.authenticate(db, settings, body.credential, "login")
+    except passkeys.PasskeyRejected as exc:
+        raise ApiError(401, f"Passkey sign-in failed: {exc}", "invalid_credentials") from None
+    stamp = "passkey" if settings.login_is_recent_auth else None
+    with transaction(db):
+        token = create_session(db, passkey.user_id, request.headers.get("user-agent", ""), stamp)
+    set_session_cookie(response, token, settings)
+    return {"two_factor_required": False, "message": "Signed in.", "user_id": passkey.user_id}
+
+
+@router.post("/auth/confirm/passkey/options")
+def confirm_options(
+    session: CurrentSession, user: CurrentUser, db: DB, settings: SettingsDep
+) -> dict[str, Any]:
+    with transaction(db):
+        if passkeys.count_passkeys(db, user.id) == 0:
+            raise ApiError(400, "This account has no passkey", "no_passkey")
+        return passkeys.authentication_options(db, settings, "confirm", user.id, session.id)
+
+
+@router.post("/auth/confirm/passkey")
+def confirm_with_passkey(
+    body: PasskeyResponse,
+    session: CurrentSession,
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    db: DB,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """``POST /auth/confirm`` with a passkey: same stamp, cookie, answer and lockout."""
+    try:
+        passkeys.authenticate(db, settings, body.credential, "confirm", user.id, session.id)
+        method, failure = "passkey", ""
+    except passkeys.PasskeyRejected as exc:
+        method, failure = None, f"Passkey not accepted: {exc}"
+    with transaction(db):
+        if not still_current(db, session.id, request):
+            raise NotAuthenticated()  # another request rotated or revoked this cookie meanwhile
+        settled = settle_confirmation(db, session.id, method, settings)
+    return confirmation_answer(settled, response, settings, failure)

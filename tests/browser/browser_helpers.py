@@ -1,0 +1,86 @@
+"""Helpers for the browser tests (imported by name: pytest puts this folder on ``sys.path``)."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from course_app.clock import to_iso, utcnow
+from course_app.security.totp import code_at
+from course_app.testing import Lab
+
+PASSWORD = "correct horse"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Counts the confirmation dialog's openings (added to every page before its own scripts).
+COUNT_DIALOGS = """
+window.__dialogOpens = 0;
+document.addEventListener("DOMContentLoaded", () => {
+  const dialog = document.getElementById("confirm-dialog");
+  if (!dialog) return;
+  new MutationObserver(() => { if (dialog.open) window.__dialogOpens += 1; })
+    .observe(dialog, { attributes: true, attributeFilter: ["open"] });
+});
+"""
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/signin")
+    form = page.locator("#password-form")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def dialog(page: Page) -> Locator:
+    return page.get_by_role("dialog", name="Confirm your identity")
+
+
+def dialog_opens(page: Page) -> int:
+    return int(page.evaluate("window.__dialogOpens"))
+
+
+def expire_window(lab: Lab, email: str) -> None:
+    """Move the server's stamp 301 s into the past: the window has closed (no sleeping)."""
+    user = lab.user(email)
+    assert user is not None
+    with lab.db() as conn:
+        conn.execute(
+            "UPDATE sessions SET confirmed_at = ? WHERE user_id = ?",
+            (to_iso(utcnow() - timedelta(seconds=301)), user["id"]),
+        )
+
+
+def confirmed_method(lab: Lab, email: str) -> str | None:
+    rows = lab.query(
+        "SELECT s.confirmed_method FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE u.email = ? ORDER BY s.id DESC",
+        email,
+    )
+    return rows[0][0] if rows else None
+
+
+def screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    """For the docs, only when asked (STEPUP_SCREENSHOTS=1): normal runs leave the tree alone."""
+    if os.environ.get("STEPUP_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+class TotpDevice:
+    """An authenticator app: each code from a later timestep than the last one used (the
+    server refuses a replayed step), never more than one step ahead of now."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.last_step: int | None = None
+
+    def code(self) -> str:
+        now = utcnow()
+        current = int(now.timestamp()) // 30
+        step = current - 1 if self.last_step is None else max(self.last_step + 1, current - 1)
+        assert step <= current + 1, "codes used faster than the clock allows"
+        self.last_step = step
+        return code_at(self.secret, now + timedelta(seconds=30 * (step - current)))

@@ -1,0 +1,109 @@
+"""The browser tests' world: the reference app under a real uvicorn server (a background
+thread, a free port, opened as http://localhost:PORT so rp_id "localhost" is valid) and
+Debian's headless Chromium driven by Playwright. One server and one browser per run; every
+test gets a fresh browser context (no cookies) and makes its own people."""
+
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from browser_helpers import COUNT_DIALOGS
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from course_app.testing import Lab
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+expect.set_options(timeout=10_000)
+
+
+class LiveLab(Lab):
+    """``Lab`` whose setup clients (``person``, ``create_org``…) speak from the live origin,
+    so the app's cross-site guard lets their requests in."""
+
+    def client(self) -> TestClient:
+        origin = self.settings.origin
+        client = TestClient(self.app, base_url=origin, headers={"origin": origin})
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: the browser tests need Debian's chromium package"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (.ci/run installs it)")
+        pytest.skip(f"{reason} (apt-get install chromium)")
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The app on a real uvicorn. ``Lab`` helpers (people, mail, SQL) work on the same file."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    lab = LiveLab.start(
+        "solutions", folder=tmp_path_factory.mktemp("live"), origin=f"http://localhost:{port}"
+    )
+    server = uvicorn.Server(uvicorn.Config(lab.app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield lab
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+    lab.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live: Lab) -> Iterator[Page]:
+    """A fresh browser profile; a JavaScript error anywhere fails the test."""
+    context = browser.new_context(
+        base_url=live.settings.origin, viewport={"width": 1100, "height": 900}
+    )
+    context.set_default_timeout(10_000)
+    context.add_init_script(COUNT_DIALOGS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def new_email() -> Callable[[str], str]:
+    """``new_email("alice")`` → a never-used address, so tests share the server safely."""
+    return lambda name: f"{name}{next(_emails)}@example.com"

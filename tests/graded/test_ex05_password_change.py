@@ -1,0 +1,196 @@
+"""Graded tests for exercise 5 (bonus): password change with session rotation
+(``PUT /me/password``)."""
+
+import pytest
+from fastapi.testclient import TestClient
+from freezegun.api import FrozenDateTimeFactory
+
+from course_app.grading.expect import expect, expect_status
+from course_app.sessions import COOKIE
+from course_app.testing import PASSWORD, Lab
+
+task = pytest.mark.task
+ALICE = "alice@example.com"
+NEW = "a brand new password"
+DONE = "Password changed. All other sessions have been revoked."
+
+
+@pytest.fixture
+def lab(make_lab, clock: FrozenDateTimeFactory) -> Lab:
+    return make_lab("ex05")
+
+
+def confirm(client: TestClient) -> None:
+    r = client.post("/auth/confirm", json={"password": PASSWORD})
+    expect_status(r, 200, "POST /auth/confirm with the right password")
+
+
+def change(client: TestClient, password: str = NEW):
+    return client.put("/me/password", json={"new_password": password})
+
+
+def can_sign_in(lab: Lab, password: str) -> bool:
+    r = lab.client().post("/auth/login", json={"email": ALICE, "password": password})
+    expect(r.status_code in (200, 401), f"POST /auth/login answered {r.status_code} {r.text}")
+    return r.status_code == 200
+
+
+def second_session(lab: Lab) -> TestClient:
+    """Alice signed in on another device."""
+    other = lab.client()
+    lab.login(other, ALICE, PASSWORD)
+    return other
+
+
+def with_cookie(lab: Lab, token: str) -> TestClient:
+    """A browser that presents ``token`` as its session cookie."""
+    client = lab.client()
+    client.cookies.set(COOKIE, token)
+    return client
+
+
+# --- task 1: who are you → prove it recently → act -------------------------------------------
+
+
+@task("ex05", 1)
+def test_needs_a_session(lab: Lab) -> None:
+    expect_status(change(lab.client()), 401, "PUT /me/password without a session cookie")
+
+
+@task("ex05", 1)
+def test_a_fresh_sign_in_is_not_a_recent_confirmation(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    r = change(alice)
+    expect_status(
+        r,
+        403,
+        "PUT /me/password from a session that signed in but never confirmed",
+        "reauth_required",
+    )
+    expect(can_sign_in(lab, PASSWORD), "the password changed although the answer was 403")
+
+
+@task("ex05", 1)
+def test_step_up_is_checked_before_the_body(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    r = alice.put("/me/password", json={})
+    expect_status(
+        r, 403, "PUT /me/password with an empty body from an unconfirmed session", "reauth_required"
+    )
+
+
+@task("ex05", 1)
+def test_a_confirmed_session_may_change_the_password(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    body = expect_status(change(alice), 200, "PUT /me/password right after confirming")
+    expect(body.get("message") == DONE, f"the 200 body should be {{'message': {DONE!r}}}: {body}")
+
+
+@task("ex05", 1)
+def test_the_window_closes_after_five_minutes(lab: Lab, clock: FrozenDateTimeFactory) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    clock.tick(301)
+    r = change(alice)
+    expect_status(r, 403, "PUT /me/password 301 s after confirming", "reauth_required")
+
+
+# --- task 2: 8 to 72 bytes, checked before bcrypt sees it ---------------------------------------
+
+
+@pytest.mark.parametrize("password", ["x" * 8, "x" * 72], ids=["8-bytes", "72-bytes"])
+@task("ex05", 2)
+def test_8_to_72_bytes_are_accepted(lab: Lab, password: str) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    expect_status(change(alice, password), 200, f"PUT /me/password with {len(password)} bytes")
+    expect(can_sign_in(lab, password), "the new password does not sign in")
+    expect(not can_sign_in(lab, PASSWORD), "the old password still signs in after the change")
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["", "x" * 7, "x" * 73, "x" * 500],
+    ids=["empty", "7-bytes", "73-bytes", "500-bytes"],
+)
+@task("ex05", 2)
+def test_too_short_or_too_long_is_refused_and_nothing_changes(lab: Lab, password: str) -> None:
+    alice = lab.person(ALICE)
+    laptop = second_session(lab)
+    confirm(alice)
+    r = change(alice, password)
+    doing = f"PUT /me/password with a {len(password)}-byte password"
+    body = expect_status(r, 400, doing, "weak_password")
+    expect(bool(body.get("error")), f"the 400 should say what is wrong in 'error': {body}")
+    expect(can_sign_in(lab, PASSWORD), "a refused password still replaced the old one")
+    expect_status(laptop.get("/me"), 200, "GET /me from alice's other session after a refusal")
+    expect_status(alice.get("/me"), 200, "GET /me from the session whose change was refused")
+
+
+# --- task 3: rotate the session --------------------------------------------------------------
+
+
+@task("ex05", 3)
+def test_the_session_gets_a_new_cookie_and_the_old_one_dies(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    old = alice.cookies.get(COOKIE)
+    r = change(alice)
+    expect_status(r, 200, "PUT /me/password after confirming")
+    new = r.cookies.get(COOKIE)
+    expect(bool(new) and new != old, "the 200 should set a new session cookie (set_session_cookie)")
+    expect("httponly" in r.headers.get("set-cookie", "").lower(), "the new cookie is not HttpOnly")
+    expect_status(alice.get("/me"), 200, "GET /me with the new cookie")
+    r = with_cookie(lab, old).get("/me")
+    expect_status(r, 401, "GET /me with the session cookie from before the change")
+
+
+@task("ex05", 3)
+def test_every_other_session_is_signed_out(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    laptop, phone = second_session(lab), second_session(lab)
+    confirm(alice)
+    expect_status(change(alice), 200, "PUT /me/password after confirming")
+    for name, device in (("laptop", laptop), ("phone", phone)):
+        r = device.get("/me")
+        expect_status(r, 401, f"GET /me from alice's {name} session after the password change")
+    left = lab.query(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ?", ALICE
+    )
+    expect(len(left) == 1, f"alice should have one session left (this one), not {len(left)}")
+
+
+@task("ex05", 3)
+def test_other_peoples_sessions_stay(lab: Lab) -> None:
+    bob = lab.person("bob@example.com")
+    alice = lab.person(ALICE)
+    confirm(alice)
+    expect_status(change(alice), 200, "PUT /me/password after confirming")
+    expect_status(bob.get("/me"), 200, "GET /me from bob's session after alice's change")
+
+
+@task("ex05", 3)
+def test_the_account_is_told(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    before = len(lab.mail(ALICE))
+    expect_status(change(alice), 200, "PUT /me/password after confirming")
+    notices = lab.mail(ALICE)[before:]
+    expect(len(notices) == 1, f"expected one notice to {ALICE}, got {len(notices)}")
+    expect("password" in notices[0]["subject"].lower(), f"notice subject: {notices[0]['subject']}")
+
+
+@task("ex05", 3)
+def test_the_change_does_not_extend_the_window(lab: Lab, clock: FrozenDateTimeFactory) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    window = expect_status(alice.get("/me"), 200, "GET /me after confirming")["reauth"]
+    clock.tick(200)
+    expect_status(change(alice), 200, "PUT /me/password 200 s after confirming")
+    after = expect_status(alice.get("/me"), 200, "GET /me after the password change")["reauth"]
+    expect(
+        after.get("expires_at") == window.get("expires_at"),
+        f"the confirmation window moved from {window.get('expires_at')} to"
+        f" {after.get('expires_at')}: choosing a password is not a confirmation",
+    )

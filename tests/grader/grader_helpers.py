@@ -1,0 +1,137 @@
+"""Shared by the grader's tests: small limits, submissions made from the kit, and the schemas
+every results file must validate against."""
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from course_app.grading.config import Limits
+from course_app.grading.results import SCHEMA as CANONICAL_SCHEMA
+from course_app.manifest import KIT_ROOT, load_course
+
+COURSE = load_course()
+# Small enough that the hostile corpus runs in seconds, large enough for a loaded machine.
+FAST = Limits(
+    per_test_timeout=3.0,
+    import_timeout=3.0,
+    startup_timeout=60.0,
+    overall_timeout=90.0,
+    memory_mb=1024,
+    file_size_mb=16,
+    output_kb=16,
+)
+
+VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
+TEXT_FORMAT = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
+# Gradescope's documented results.json ("Autograder Specifications", output format).
+GRADESCOPE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "anyOf": [
+        {"required": ["score"]},
+        {"required": ["tests"], "properties": {"tests": {"items": {"required": ["score"]}}}},
+    ],
+    "properties": {
+        "score": {"type": "number"},
+        "execution_time": {"type": "number"},
+        "output": {"type": "string"},
+        "output_format": TEXT_FORMAT,
+        "test_output_format": TEXT_FORMAT,
+        "test_name_format": TEXT_FORMAT,
+        "visibility": VISIBILITY,
+        "stdout_visibility": VISIBILITY,
+        "extra_data": {"type": "object"},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "score": {"type": "number"},
+                    "max_score": {"type": "number"},
+                    "status": {"enum": ["passed", "failed"]},
+                    "name": {"type": "string"},
+                    "name_format": TEXT_FORMAT,
+                    "number": {"type": "string"},
+                    "output": {"type": "string"},
+                    "output_format": TEXT_FORMAT,
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": VISIBILITY,
+                    "extra_data": {"type": "object"},
+                },
+            },
+        },
+        "leaderboard": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "value"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "value": {"type": ["number", "string"]},
+                    "order": {"enum": ["asc", "desc"]},
+                },
+            },
+        },
+    },
+}
+# Exercism's test-runner interface, version 3.
+EXERCISM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["version", "status"],
+    "properties": {
+        "version": {"const": 3},
+        "status": {"enum": ["pass", "fail", "error"]},
+        "message": {"type": ["string", "null"]},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "status", "test_code"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "status": {"enum": ["pass", "fail", "error"]},
+                    "message": {"type": ["string", "null"]},
+                    "output": {"type": ["string", "null"], "maxLength": 500},
+                    "test_code": {"type": "string"},
+                    "task_id": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+    },
+    "if": {"properties": {"status": {"const": "error"}}},
+    "then": {"required": ["message"]},
+    "else": {"required": ["tests"]},
+}
+
+
+def validate_outputs(outdir: Path) -> dict[str, Any]:
+    """Every file of a results folder is valid; returns the canonical results."""
+    canonical = json.loads((outdir / "stepup-results.json").read_text())
+    jsonschema.validate(canonical, CANONICAL_SCHEMA)
+    jsonschema.validate(json.loads((outdir / "results.json").read_text()), GRADESCOPE_SCHEMA)
+    jsonschema.validate(json.loads((outdir / "exercism-results.json").read_text()), EXERCISM_SCHEMA)
+    assert (outdir / "junit.xml").read_text().startswith("<?xml")
+    assert (outdir / "summary.md").read_text().startswith("# ")
+    return canonical
+
+
+def submission(folder: Path, source: str = "solutions", only: list[str] | None = None) -> Path:
+    """``folder/exercises/`` holding the kit's ``source`` files (all, or the ``only`` ids)."""
+    target = folder / "exercises"
+    target.mkdir(parents=True, exist_ok=True)
+    for exercise in COURSE.exercises:
+        if only is None or exercise.id in only:
+            shutil.copy(KIT_ROOT / source / exercise.file, target / exercise.file)
+    return folder
+
+
+def statuses(results: dict[str, Any], exercise: str) -> set[str]:
+    return {t["status"] for t in results["tests"] if t["exercise"] == exercise}
+
+
+def exercise(results: dict[str, Any], exercise_id: str) -> dict[str, Any]:
+    return next(e for e in results["exercises"] if e["id"] == exercise_id)

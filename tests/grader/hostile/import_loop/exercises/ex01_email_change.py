@@ -1,0 +1,4 @@
+"""Loops forever at import time."""
+
+while True:
+    pass

@@ -1,0 +1,5 @@
+"""Exits the interpreter (politely) at import time."""
+
+import sys
+
+sys.exit(0)

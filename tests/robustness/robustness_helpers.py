@@ -1,0 +1,146 @@
+"""Helpers for the robustness tests (imported by name: pytest puts this folder on ``sys.path``)."""
+
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi.testclient import TestClient
+
+from course_app.sessions import COOKIE
+from course_app.testing import ORIGIN, PASSWORD, Lab, client_for
+
+# A cross-site attacker's page, and what its browser says about the requests it makes.
+EVIL = "https://evil.example"
+FROM_EVIL = {"origin": EVIL, "sec-fetch-site": "cross-site"}
+SAME_ORIGIN = {"origin": ORIGIN, "sec-fetch-site": "same-origin"}
+
+
+def as_form(client: TestClient, url: str, fields: dict[str, str], **headers: str) -> Any:
+    """What an HTML ``<form method="post">`` sends."""
+    return client.post(url, data=fields, headers=headers)
+
+
+@dataclass
+class FuzzStats:
+    """Counts of the fuzz run, printed at the end of the session (see ``conftest.py``)."""
+
+    cases: Counter[str] = field(default_factory=Counter)  # "anonymous" / "signed in"
+    operations: set[str] = field(default_factory=set)
+    statuses: Counter[int] = field(default_factory=Counter)
+    renewals: int = 0
+
+    def count(self, mode: str, operation: str, status: int) -> None:
+        self.cases[mode] += 1
+        self.operations.add(operation)
+        self.statuses[status] += 1
+
+    def lines(self) -> list[str]:
+        if not self.cases:
+            return []
+        total = sum(self.cases.values())
+        modes = ", ".join(f"{mode}: {n}" for mode, n in sorted(self.cases.items()))
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
+        server_errors = sum(n for code, n in self.statuses.items() if code >= 500)
+        return [
+            f"{total} generated requests over {len(self.operations)} operations ({modes})",
+            f"answers: {statuses}",
+            f"server errors: {server_errors}; signed-in sessions renewed {self.renewals} times",
+        ]
+
+
+FUZZ = FuzzStats()
+
+
+class SignedIn:
+    """A person whose session is live and recently confirmed, whatever the fuzzer did to it.
+
+    Fuzzed requests sign the session out, rotate its cookie, change the password or the
+    address, or delete the account; :meth:`cookies` notices (``GET /me``) and confirms again,
+    signs in again, or signs up someone new. Its own client address keeps the fuzzer's many
+    failed sign-ins (all from ``testclient``) from throttling it.
+    """
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.people = 0
+        self.client: TestClient | None = None
+        self.email = ""
+
+    def cookies(self) -> dict[str, str]:
+        if self.client is None or not self._recent():
+            FUZZ.renewals += 1
+            self._renew()
+        assert self.client is not None
+        return {COOKIE: self.client.cookies[COOKIE]}
+
+    def _recent(self) -> bool:
+        assert self.client is not None
+        r = self.client.get("/me")
+        return r.status_code == 200 and r.json()["reauth"]["recent"]
+
+    def _renew(self) -> None:
+        if self.client is not None:
+            if self.client.get("/me").status_code == 200 and self._confirm():
+                return
+            r = self.client.post("/auth/login", json={"email": self.email, "password": PASSWORD})
+            if r.status_code == 200 and self._confirm():
+                return
+        self._new_person()
+
+    def _confirm(self) -> bool:
+        assert self.client is not None
+        return self.client.post("/auth/confirm", json={"password": PASSWORD}).status_code == 200
+
+    def _new_person(self) -> None:
+        self.people += 1
+        self.email = f"fuzz{self.people}@example.com"
+        self.client = TestClient(
+            self.lab.app, base_url=ORIGIN, headers={"origin": ORIGIN}, client=("10.0.0.9", 1)
+        )
+        self.lab.clients.append(self.client)
+        r = self.client.post("/auth/signup", json={"email": self.email, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        r = self.client.post("/auth/login", json={"email": self.email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        assert self.client.post("/orgs", json={"name": "Fuzz"}).status_code == 201
+        assert self._confirm()
+
+
+@contextmanager
+def live_server(folder: Path, **overrides: Any) -> Iterator[tuple[Lab, str]]:
+    """The reference app under a real uvicorn on loopback (a free port, a background thread),
+    reached as ``http://localhost:PORT`` — also the origin the app trusts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://localhost:{sock.getsockname()[1]}"
+    lab = Lab.start("solutions", folder=folder, origin=base_url, **overrides)
+    config = uvicorn.Config(lab.app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield lab, base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        lab.close()
+
+
+def browser_client(lab: Lab) -> TestClient:
+    """A same-origin browser: ``Origin`` and ``Sec-Fetch-Site`` as Chromium sends them."""
+    client = client_for(lab.app)
+    client.headers["sec-fetch-site"] = "same-origin"
+    lab.clients.append(client)
+    return client
