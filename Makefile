@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab serve test lint format check clean
+.PHONY: setup lab serve test lint format check strip clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ serve: setup ## the reference app on http://localhost:8000 with demo accounts
 
 check: setup ## check your exercises
 	$(BIN)/stepup check
+
+strip: setup ## remove outputs and metadata from the notebooks (before committing)
+	$(BIN)/python -m course_app.notebook --strip notebooks/*.ipynb
 
 lint: setup
 	$(BIN)/ruff format --check .

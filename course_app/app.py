@@ -15,7 +15,8 @@ from course_app.impl import Implementation, ImplementationError, resolve
 from course_app.manifest import load_course
 from course_app.middleware import BodySizeLimit
 from course_app.routes import auth, dev, me, orgs, pages, passkeys
-from course_app.settings import Settings, get_settings
+from course_app.security.passwords import dummy_hash
+from course_app.settings import Settings, environment_settings
 
 
 def exercise_routers(impl: Implementation, only: Iterable[str] | None = None) -> list[APIRouter]:
@@ -39,9 +40,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``exercises`` limits which exercise routers are mounted (graded tests
     mount only the exercise under test, so one broken file cannot fail another's tests)."""
-    settings = settings or get_settings()
+    settings = settings or environment_settings()
     implementation = impl if isinstance(impl, Implementation) else resolve(impl)
     init_db(settings.db_path)
+    dummy_hash(settings.bcrypt_rounds)  # so the first unknown sign-in costs what the rest do
 
     app = FastAPI(
         title="Step-Up Auth Lab",
@@ -49,8 +51,7 @@ def create_app(
         version="0.1.0",
         responses=ERROR_RESPONSES,
     )
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.state.settings = settings
+    app.state.settings = settings  # served to routes by get_settings
     app.state.impl = implementation
     install_handlers(app)
     install_method_not_allowed(app)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from course_app.impl import DEFAULT
+
 app = typer.Typer(
     help="Step-Up Auth Lab: a course kit on step-up authentication.", no_args_is_help=True
 )
@@ -16,20 +18,19 @@ ImplOption = Annotated[
     typer.Option("--impl", help="solutions, exercises, or a submission folder"),
 ]
 FORMATS = ["gradescope", "exercism", "junit", "markdown"]
-# A student bundle has no solutions/: there `stepup serve` runs the student's own exercises.
-SERVED = (
-    "solutions" if (Path(__file__).resolve().parent.parent / "solutions").is_dir() else "exercises"
-)
 
 
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port on localhost")] = 8000,
-    impl: ImplOption = SERVED,
+    impl: ImplOption = DEFAULT,  # the solutions; in a student bundle, their exercises
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     dev: Annotated[
-        bool, typer.Option("--dev/--no-dev", help="dev mailbox and demo accounts")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--dev/--no-dev", help="dev mailbox and demo accounts [default: STEPUP_DEV_MODE]"
+        ),
+    ] = None,
 ) -> None:
     """Run the reference app with uvicorn on http://localhost:PORT."""
     import uvicorn
@@ -41,7 +42,7 @@ def serve(
     from course_app.seed import seed_demo
     from course_app.settings import Settings
 
-    overrides: dict[str, object] = {"dev_mode": dev}
+    overrides: dict[str, object] = {} if dev is None else {"dev_mode": dev}
     if "STEPUP_ORIGIN" not in os.environ:
         overrides["origin"] = f"http://localhost:{port}"
     try:

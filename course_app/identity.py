@@ -32,8 +32,8 @@ def available_methods(db: sqlite3.Connection, user: User) -> list[str]:
     return methods
 
 
-def check_password(user: User, password: str) -> bool:
-    return verify_password(password, user.password_hash)
+def check_password(user: User, password: str, rounds: int) -> bool:
+    return verify_password(password, user.password_hash, rounds)
 
 
 def check_totp(db: sqlite3.Connection, user: User, code: str) -> bool:
@@ -64,9 +64,10 @@ def check_recovery_code(db: sqlite3.Connection, user: User, code: str) -> bool:
     return cur.rowcount == 1
 
 
-def check_factor(db: sqlite3.Connection, user: User, method: str, value: str) -> bool:
-    if method == "password":
-        return check_password(user, value)
+def check_code(db: sqlite3.Connection, user: User, method: str, value: str) -> bool:
+    """A TOTP or recovery code (fast, and spent in the caller's transaction). Passwords are
+    checked with :func:`check_password`, outside any transaction: bcrypt is slow on purpose
+    and must not hold the database's write lock."""
     if method == "totp":
         return check_totp(db, user, value)
     if method == "recovery_code":

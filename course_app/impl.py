@@ -18,7 +18,8 @@ from typing import Any
 from course_app.manifest import KIT_ROOT, Exercise, load_course
 
 ENV_VAR = "STEPUP_IMPL"
-DEFAULT = "solutions"
+# A student bundle ships without solutions/ (stepup release): there, their own work is the default.
+DEFAULT = "solutions" if (KIT_ROOT / "solutions").is_dir() else "exercises"
 _counter = itertools.count()
 
 

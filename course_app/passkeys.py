@@ -42,6 +42,7 @@ from webauthn.helpers.structs import (
 
 from course_app.clock import now_iso, to_iso, utcnow
 from course_app.db import transaction
+from course_app.mail import send_mail
 from course_app.models import User
 from course_app.settings import Settings
 
@@ -190,7 +191,8 @@ def register(
     credential: dict[str, Any],
     name: str,
 ) -> Passkey:
-    """Verify a ``navigator.credentials.create()`` response and store the new passkey."""
+    """Verify a ``navigator.credentials.create()`` response, store the new passkey and tell the
+    account's address."""
     parsed = _read(parse_registration_credential_json, credential)
     challenge = _signed_challenge(parsed.response.client_data_json)
     spend_challenge(db, challenge, "register", user.id, session_id)
@@ -221,6 +223,14 @@ def register(
                 name,
                 now_iso(),
             ),
+        )
+        # In the same transaction: a passkey is never added without the owner being told.
+        send_mail(
+            db,
+            user.email,
+            "A passkey was added to your account",
+            f'The passkey "{name}" can now sign in to your account. If this was not you,'
+            " remove it and reset your password now.",
         )
     return Passkey(
         int(cur.lastrowid or 0),

@@ -59,7 +59,7 @@ class OrgCreate(Body):
 
 class MemberAdd(Body):
     email: str = Field(max_length=320)
-    role: str = Field("member", pattern="^(admin|member)$")
+    role: str = Field("member", pattern="^(owner|admin|member)$")  # owner: by an owner only
 
 
 class DomainSet(Body):

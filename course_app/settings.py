@@ -3,6 +3,7 @@
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from fastapi import Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,5 +45,17 @@ class Settings(BaseSettings):
 
 
 @lru_cache
-def get_settings() -> Settings:
+def environment_settings() -> Settings:
+    """The settings of this process's environment (``STEPUP_*``), read once."""
     return Settings()
+
+
+def get_settings(request: Request) -> Settings:
+    """The dependency: the settings of the app serving this request (``create_app`` keeps
+    them on ``app.state``), else the environment's.
+
+    Not a ``dependency_overrides`` entry: while any override is set, FastAPI inspects every
+    dependency's signature again on every request, which made each guard cost more than the
+    route it guards (docs/performance.md).
+    """
+    return getattr(request.app.state, "settings", None) or environment_settings()

@@ -1,5 +1,5 @@
 """Helpers shared by the tests and the notebooks: a fresh app with its own database file,
-and people who sign up, sign in and confirm through the real HTTP routes."""
+and people who sign in and confirm through the real HTTP routes."""
 
 import sqlite3
 import tempfile
@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from course_app.accounts import create_user, normalize_email, send_verification
 from course_app.app import create_app
+from course_app.db import connect, transaction
 from course_app.impl import Implementation
+from course_app.security.passwords import hash_password
 from course_app.settings import Settings
 
 ORIGIN = "http://localhost:8000"
@@ -46,6 +50,10 @@ class Lab:
     settings: Settings
     app: FastAPI
     clients: list[TestClient] = field(default_factory=list)
+    running: list[TestClient] = field(default_factory=list)  # entered: exit on close()
+    # Keep each client's event-loop thread running between requests (a third faster); the
+    # notebooks turn it off because nothing closes their clients.
+    persistent_clients = True
 
     @classmethod
     def start(
@@ -69,6 +77,9 @@ class Lab:
 
     def client(self) -> TestClient:
         client = client_for(self.app)
+        if self.persistent_clients:
+            client.__enter__()
+            self.running.append(client)
         self.clients.append(client)
         return client
 
@@ -82,11 +93,26 @@ class Lab:
             assert r.status_code == 200, r.text
         return client
 
-    def person(
-        self, email: str, password: str = "correct horse", verified: bool = True
-    ) -> TestClient:
-        """Sign up and sign in; the returned client carries the session cookie."""
-        client = self.signup(email, password, verified)
+    def enroll(self, email: str, password: str = PASSWORD, verified: bool = True) -> int:
+        """Create an account with the app's own functions, skipping the sign-up round trips
+        (``signup()`` is the HTTP way). An unverified account gets its link mailed."""
+        address = normalize_email(email)
+        assert address is not None, f"not an address: {email!r}"
+        db = connect(self.settings.db_path)
+        try:
+            with transaction(db):
+                password_hash = hash_password(password, self.settings.bcrypt_rounds)
+                user_id = create_user(db, address, password_hash, verified)
+                if not verified:
+                    send_verification(db, user_id, address, self.settings.origin)
+        finally:
+            db.close()
+        return user_id
+
+    def person(self, email: str, password: str = PASSWORD, verified: bool = True) -> TestClient:
+        """An account, signed in through ``POST /auth/login``: the client carries the cookie."""
+        self.enroll(email, password, verified)
+        client = self.client()
         self.login(client, email, password)
         return client
 
@@ -94,6 +120,11 @@ class Lab:
         r = client.post("/auth/login", json={"email": email, "password": password})
         assert r.status_code == 200, r.text
         return r.json()
+
+    def confirm(self, client: TestClient, password: str = PASSWORD) -> httpx.Response:
+        """What the "Confirm your identity" dialog sends: ``POST /auth/confirm``. The response
+        is returned as it is (a wrong password is a 401 worth looking at)."""
+        return client.post("/auth/confirm", json={"password": password})
 
     def mail(self, to: str) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM outbox WHERE to_addr = ? COLLATE NOCASE ORDER BY id", to)
@@ -117,8 +148,26 @@ class Lab:
         assert r.status_code == 201, r.text
 
     def close(self) -> None:
+        for client in self.running:
+            client.__exit__(None, None, None)
         for client in self.clients:
             client.close()
+
+
+class Modal:
+    """Plays the person at the "Confirm your identity" dialog: gives ``answers`` in turn (the
+    last one again and again) and records every challenge it was shown. A client that keeps
+    opening it is stuck in a loop: the 51st prompt raises."""
+
+    def __init__(self, *answers: dict[str, str]) -> None:
+        self.answers = list(answers) or [{"password": PASSWORD}]
+        self.challenges: list[dict[str, Any]] = []
+
+    def __call__(self, challenge: dict[str, Any]) -> dict[str, str]:
+        self.challenges.append(challenge)
+        if len(self.challenges) > 50:
+            raise RuntimeError("the modal was opened more than 50 times: is there a loop?")
+        return self.answers[min(len(self.challenges), len(self.answers)) - 1]
 
 
 def path_of(link: str) -> str:

@@ -6,6 +6,8 @@ notices go there. So changing it follows the whole pattern:
     who are you (CurrentUser) → prove it recently (RecentAuth) → act.
 """
 
+import sqlite3
+
 from fastapi import APIRouter
 
 from course_app.accounts import email_taken, normalize_email, send_verification
@@ -27,20 +29,20 @@ def change_email(
     db: DB,
     settings: SettingsDep,
 ) -> dict[str, str]:
-    new_email = check_new_email(db, user, body.email)
-    with transaction(db):
+    with transaction(db):  # check and write under one lock: no one takes the address between
+        new_email = check_new_email(db, user, body.email)
         apply_email_change(db, user, new_email, settings.origin)
     return {"message": "Email updated. Verify your new email address."}
 
 
-def check_new_email(db: DB, user: User, raw: str | None) -> str:
+def check_new_email(db: sqlite3.Connection, user: User, raw: str | None) -> str:
     """Return the normalised new address, or raise a 400/409 ``ApiError``."""
     # TODO(task 2): 400 "Email required" for a missing, malformed or unchanged address;
     # 409 "Email already in use" when another account has it.
     return raw or ""
 
 
-def apply_email_change(db: DB, user: User, new_email: str, origin: str) -> None:
+def apply_email_change(db: sqlite3.Connection, user: User, new_email: str, origin: str) -> None:
     """Write the change; runs inside one transaction, so it happens whole or not at all."""
     # TODO(task 3): the new address is unproven: reset verification, mail a link to the new
     # address and a notice to the old one.

@@ -8,6 +8,8 @@ follows the whole pattern, then rotates the session:
     → store its hash → sign out every other session → a new cookie for this one.
 """
 
+import sqlite3
+
 from fastapi import APIRouter, Response
 
 from course_app.cookies import set_session_cookie
@@ -47,7 +49,7 @@ def new_password_hash(password: str, rounds: int) -> str:
     raise NotImplementedError("task 2: check the password rule, then hash the password")
 
 
-def rotate_sessions(db: DB, user: User, session: Session) -> str:
+def rotate_sessions(db: sqlite3.Connection, user: User, session: Session) -> str:
     """Inside the transaction: end every other session, and return a new token for this one."""
     # TODO(task 3): sign out the user's other sessions, swap this session's token, tell the user.
     raise NotImplementedError("task 3: revoke the other sessions and rotate this one")

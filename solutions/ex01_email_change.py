@@ -6,6 +6,8 @@ notices go there. So changing it follows the whole pattern:
     who are you (CurrentUser) → prove it recently (RecentAuth) → act.
 """
 
+import sqlite3
+
 from fastapi import APIRouter
 
 from course_app.accounts import email_taken, normalize_email, send_verification
@@ -27,13 +29,13 @@ def change_email(
     db: DB,
     settings: SettingsDep,
 ) -> dict[str, str]:
-    new_email = check_new_email(db, user, body.email)
-    with transaction(db):
+    with transaction(db):  # check and write under one lock: no one takes the address between
+        new_email = check_new_email(db, user, body.email)
         apply_email_change(db, user, new_email, settings.origin)
     return {"message": "Email updated. Verify your new email address."}
 
 
-def check_new_email(db: DB, user: User, raw: str | None) -> str:
+def check_new_email(db: sqlite3.Connection, user: User, raw: str | None) -> str:
     """Return the normalised new address, or raise a 400/409 ``ApiError``."""
     email = normalize_email(raw)
     if email is None or email.lower() == user.email.lower():
@@ -43,7 +45,7 @@ def check_new_email(db: DB, user: User, raw: str | None) -> str:
     return email
 
 
-def apply_email_change(db: DB, user: User, new_email: str, origin: str) -> None:
+def apply_email_change(db: sqlite3.Connection, user: User, new_email: str, origin: str) -> None:
     """Write the change; runs inside one transaction, so it happens whole or not at all."""
     # task 3: the new inbox's owner is unproven until they click the link sent there.
     db.execute("UPDATE users SET email = ?, email_verified = 0 WHERE id = ?", (new_email, user.id))

@@ -9,6 +9,7 @@ Authorization comes first: a member who may never create keys gets 403 "forbidde
 instead of being asked to confirm their identity for nothing.
 """
 
+import sqlite3
 from typing import Any
 
 from fastapi import APIRouter
@@ -36,7 +37,7 @@ def create_api_key(
         return mint_key(db, admin, user.id, body.name.strip())
 
 
-def mint_key(db: DB, admin: Membership, user_id: int, name: str) -> dict[str, Any]:
+def mint_key(db: sqlite3.Connection, admin: Membership, user_id: int, name: str) -> dict[str, Any]:
     """Store a new key for ``admin.org_id`` and return ``{"id", "name", "prefix", "key"}``."""
     # task 2: keep only the hash; the secret is returned this once and never again.
     secret, prefix = new_api_key()

@@ -8,6 +8,8 @@ follows the whole pattern, then rotates the session:
     → store its hash → sign out every other session → a new cookie for this one.
 """
 
+import sqlite3
+
 from fastapi import APIRouter, Response
 
 from course_app.cookies import set_session_cookie
@@ -50,7 +52,7 @@ def new_password_hash(password: str, rounds: int) -> str:
         raise ApiError(400, str(exc), "weak_password") from None
 
 
-def rotate_sessions(db: DB, user: User, session: Session) -> str:
+def rotate_sessions(db: sqlite3.Connection, user: User, session: Session) -> str:
     """Inside the transaction: end every other session, and return a new token for this one."""
     # task 3: a stolen cookie dies now; the stamp stays as it was, since choosing a password
     # proves nothing about who you are.

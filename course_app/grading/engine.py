@@ -6,7 +6,7 @@ watched child processes (:mod:`course_app.grading.runner`). This process never i
 under test, so a crashing, hanging or cheating submission cannot take it down.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def run_graded(
     limits: Limits | None = None,
     shards: int = 2,
     scratch: Path | None = None,
-    guard=None,
+    guard: Callable[[], list[str]] | None = None,
 ) -> RunOutcome:
     """List the graded tests of ``exercise_ids`` (all by default) and run those of ``run_ids``
     (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``."""

@@ -46,7 +46,7 @@ def grade(
         )
 
     messages: dict[str, str] = {}
-    runnable = []
+    runnable, broken = [], []
     for exercise in course.exercises:
         shown = f"exercises/{exercise.file}"
         content = intake.files.get(exercise.file)
@@ -55,6 +55,10 @@ def grade(
             messages[exercise.id] = f"{shown} was not in the submission"
         elif problem:
             messages[exercise.id] = problem
+            broken.append(exercise.id)
+        elif content == (kit_root / "exercises" / exercise.file).read_bytes():
+            # The untouched stubs earn nothing (tests/meta proves it): no need to run them.
+            messages[exercise.id] = f"{shown} is the untouched starting stub"
         else:
             runnable.append(exercise.id)
     texts = [
@@ -68,7 +72,7 @@ def grade(
     ]
     submitted = {e.id for e in course.exercises if e.file in intake.files}
     common |= {"submitted": submitted, "free_text": texts}
-    if not runnable:
+    if not runnable and len(broken) == len(submitted):
         return results.build(
             **common,
             score=None,
@@ -105,7 +109,7 @@ def grade(
     found = list(outcome.results)
     for test in outcome.listed:
         if test["exercise"] not in runnable:
-            status = "fail" if test["exercise"] not in submitted else "error"
+            status = "error" if test["exercise"] in broken else "fail"
             found.append(
                 TestResult(
                     test["nodeid"],
@@ -120,7 +124,7 @@ def grade(
                 )
             )
     error = None
-    if not outcome.results:
+    if not outcome.listed or (runnable and not outcome.results):
         error = "the graded tests could not run: " + "; ".join(outcome.problems or ["no results"])
     return results.build(
         **common,

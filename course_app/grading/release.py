@@ -117,6 +117,11 @@ def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = Fal
     }
     hidden_files = {digest(p.read_bytes()): rel for p, rel in files_of(kit_root, [hidden_dir])}
     reference = answers(kit_root)
+    solution_trees = {
+        ast.dump(ast.parse(p.read_bytes())): rel
+        for p, rel in files_of(kit_root, ["solutions"])
+        if p.suffix == ".py"
+    }
     problems: list[str] = []
     for name, data in _entries(path):
         parts = PurePosixPath(name).parts
@@ -136,7 +141,9 @@ def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = Fal
             leaked = sorted(
                 {reference[d] for _, n in _statements(tree) if (d := ast.dump(n)) in reference}
             )
-            if leaked:
+            if ast.dump(tree) in solution_trees:
+                problems.append(f"{name}: the code of {solution_trees[ast.dump(tree)]}")
+            elif leaked:
                 problems.append(f"{name}: holds the reference answer of {', '.join(leaked)}")
         elif name.endswith(".ipynb") and _notebook_outputs(data):
             problems.append(f"{name}: committed with outputs")

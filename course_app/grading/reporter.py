@@ -23,7 +23,8 @@ import pytest
 from course_app.grading import policy
 from course_app.grading.protocol import FDS_ENV, encode
 
-ASSERTION = "AssertionError: "
+# How pytest words the exception type before the message; a student reads the message.
+PREFIXES = ("AssertionError: ", "Failed: ")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def _first_line(report: pytest.TestReport) -> str:
     for line in text.splitlines():
         if line.strip():
             line = line.strip()
-            return (line[len(ASSERTION) :] if line.startswith(ASSERTION) else line)[:500]
+            for prefix in PREFIXES:
+                line = line.removeprefix(prefix)
+            return line[:500]
     return ""
 
 

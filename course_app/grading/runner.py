@@ -14,6 +14,7 @@ import os
 import resource
 import secrets
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -391,10 +392,9 @@ class Lane:
 
     def end(self, attempt: Attempt, reason: str) -> None:
         self.kill(attempt)
-        if reason == "exit":
-            self.drain(attempt)
-            if attempt.tamper:
-                reason = "tamper"
+        self.drain(attempt)  # whatever the child wrote before it stopped still counts
+        if attempt.tamper:
+            reason = "tamper"
         code = attempt.proc.returncode
         current = attempt.current
         spec = self.runner.spec
@@ -512,6 +512,7 @@ class Runner:
         self.problems: list[str] = []
         self.import_errors: dict[str, str] = {}
         self.selector = selectors.DefaultSelector()
+        self.own_scratch = spec.scratch is None
         self.scratch = spec.scratch or Path(
             tempfile.mkdtemp(prefix="stepup-run-", dir=scratch_root())
         )
@@ -562,11 +563,14 @@ class Runner:
             (m for m in self.meta.values() if m["exercise"] in exercise_order),
             key=lambda m: exercise_order.index(m["exercise"]),
         )
+        output = self.output(lanes)
+        if self.own_scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return RunOutcome(
             [self.results[n] for n in order if n in self.results],
             self.flags,
             self.problems,
-            self.output(lanes),
+            output,
             listed,
             self.import_errors,
         )

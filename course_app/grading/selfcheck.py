@@ -14,7 +14,10 @@ def next_step(score: Score, course: Course, impl: Implementation) -> str:
         if not task_score.passed:
             exercise = course.exercise(task_score.task.exercise)
             return f"Next: {impl.shown(exercise)} task {task_score.task.n}"
-    return "You're done: every task passes. Try `stepup hint` for nothing, or a bonus lesson!"
+    checked = sorted({t.task.exercise for t in score.tasks})
+    if len(checked) < len(course.exercises):
+        return f"You're done with {', '.join(checked)}: every task passes."
+    return "You're done: every task of every exercise passes."
 
 
 def print_report(
@@ -45,9 +48,11 @@ def print_report(
             if task.hints:
                 console.print(f"      [dim]hint: {task.hints[0]}[/]")
     for problem in score.problems:
-        console.print(f"[yellow]! {problem}[/]", markup=True)
+        console.print(f"! {problem}", style="yellow", markup=False)
+    for flag in score.flags:
+        console.print(f"! flagged: {flag.reason}", style="yellow", markup=False)
     done = sum(1 for t in score.tasks if t.passed)
     console.print(
         f"\nProgress: {done}/{len(score.tasks)} tasks, {score.earned}/{score.possible} points"
     )
-    console.print(next_step(score, course, impl))
+    console.print(next_step(score, course, impl), soft_wrap=True, markup=False)

@@ -1,36 +1,36 @@
 """Sign-up, sign-in (with an optional second factor), sign-out, and identity confirmation."""
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from course_app import accounts, ratelimit
 from course_app.audit import AuditTrail
-from course_app.clock import from_iso, now_iso, to_iso, utcnow
+from course_app.clock import from_iso, now_iso, utcnow
+from course_app.confirmation import (
+    confirm_password,
+    confirmation_answer,
+    settle_confirmation,
+    still_current,
+)
 from course_app.cookies import clear_cookies, set_pending_cookie, set_session_cookie
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, SettingsDep
 from course_app.errors import ApiError, NotAuthenticated
-from course_app.identity import check_factor, check_password, pick_one
+from course_app.identity import check_code, check_password, pick_one
 from course_app.mail import send_mail
 from course_app.models import User
 from course_app.schemas import Confirmation, Credentials, EmailOnly, PasswordReset, SecondFactor
 from course_app.security.passwords import PasswordRejected, burn_time, hash_password
-from course_app.security.recency import window_ends
 from course_app.security.tokens import hash_token, new_token
 from course_app.sessions import (
-    COOKIE,
     PENDING_COOKIE,
     PENDING_TTL,
     create_session,
     delete_other_sessions,
     delete_session,
-    record_failed_confirmation,
-    stamp_and_rotate,
 )
-from course_app.settings import Settings
 
 router = APIRouter(tags=["auth"])
 
@@ -77,7 +77,7 @@ def login(
     if user is None:
         burn_time(body.password, settings.bcrypt_rounds)
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
-    if not check_password(user, body.password):
+    if not check_password(user, body.password, settings.bcrypt_rounds):
         with transaction(db):
             audit.record(user.id, "sign_in_failed", "wrong password")
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
@@ -132,7 +132,7 @@ def login_second_factor(
         user = accounts.get_user(db, row["user_id"])
         if user is not None:
             ratelimit.guard_codes(db, user.id, settings)
-        if user is None or not check_factor(db, user, method, value):
+        if user is None or not check_code(db, user, method, value):
             if user is not None:
                 ratelimit.record_code_failure(db, user.id)
                 audit.record(user.id, "sign_in_failed", f"wrong {method} code")
@@ -181,80 +181,24 @@ def confirm(
     method, value = pick_one(
         password=body.password, totp=body.code, recovery_code=body.recovery_code
     )
-    with transaction(db):
-        # Under the write lock: concurrent attempts with the same cookie are settled one by
-        # one, so a burst of guesses cannot outrun the failure limit or a rotated token.
-        if not still_current(db, session.id, request):
-            raise NotAuthenticated()
-        if method in CODE_METHODS:
+    if method == "password":
+        settled = confirm_password(db, session, user, value, request, settings)
+    else:
+        with transaction(db):
+            # Under the write lock: concurrent attempts with the same cookie are settled one
+            # by one, so a burst of guesses cannot outrun the failure limit or a rotated token.
+            if not still_current(db, session.id, request):
+                raise NotAuthenticated()
             ratelimit.guard_codes(db, user.id, settings)
-        ok = check_factor(db, user, method, value)
-        if not ok and method in CODE_METHODS:
-            ratelimit.record_code_failure(db, user.id)
-        settled = settle_confirmation(db, session.id, method if ok else None, settings)
-        signed_out = "; too many failures, session signed out" if settled.revoked else ""
-        event = "confirmation_succeeded" if ok else "confirmation_failed"
+            ok = check_code(db, user, method, value)
+            if not ok:
+                ratelimit.record_code_failure(db, user.id)
+            settled = settle_confirmation(db, session.id, method if ok else None, settings)
+    signed_out = "; too many failures, session signed out" if settled.revoked else ""
+    event = "confirmation_succeeded" if settled.token else "confirmation_failed"
+    with transaction(db):
         audit.record(user.id, event, method + signed_out)
     return confirmation_answer(settled, response, settings)
-
-
-CODE_METHODS = ("totp", "recovery_code")
-
-
-def still_current(db: sqlite3.Connection, session_id: int, request: Request) -> bool:
-    """The cookie this request came with still belongs to the session (no other request
-    rotated or revoked it since the guard read it)."""
-    token = request.cookies.get(COOKIE, "")
-    row = db.execute(
-        "SELECT 1 FROM sessions WHERE id = ? AND token_hash = ?", (session_id, hash_token(token))
-    ).fetchone()
-    return row is not None
-
-
-@dataclass(frozen=True)
-class Settled:
-    """What one confirmation attempt left behind: the rotated cookie token on success."""
-
-    token: str | None
-    revoked: bool = False
-
-
-def settle_confirmation(
-    db: sqlite3.Connection, session_id: int, method: str | None, settings: Settings
-) -> Settled:
-    """Inside the caller's transaction: stamp and rotate the session when ``method`` (the
-    factor that was just checked) is given; otherwise count the failure, and sign the session
-    out once it reaches the limit. Shared by every way of confirming (password, codes, passkey)."""
-    if method is not None:
-        return Settled(stamp_and_rotate(db, session_id, method))
-    failures = record_failed_confirmation(db, session_id)
-    if failures >= settings.max_failed_confirmations:
-        delete_session(db, session_id)
-        return Settled(None, revoked=True)
-    return Settled(None)
-
-
-def confirmation_answer(
-    settled: Settled, response: Response, settings: Settings, failure: str = "Invalid credentials"
-) -> dict[str, Any]:
-    """After the transaction committed (so a failure stays counted): the new cookie and the
-    window's end, or the 401."""
-    if settled.token is None:
-        if settled.revoked:
-            clear_cookies(response)
-            raise ApiError(
-                401,
-                "Too many failed confirmations: this session has been signed out",
-                "session_revoked",
-            )
-        raise ApiError(401, failure, "invalid_credentials")
-    set_session_cookie(response, settled.token, settings)
-    expires_at = window_ends(utcnow(), settings.reauth_window_seconds)
-    return {
-        "message": "Identity confirmed.",
-        "expires_in": settings.reauth_window_seconds,
-        "expires_at": to_iso(expires_at) if expires_at else None,
-    }
 
 
 @router.get("/verify-email")

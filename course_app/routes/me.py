@@ -1,6 +1,7 @@
 """The signed-in user's own account: profile, sessions, 2FA, deletion (changing the password
 is exercise 5, mounted from exercises/ or solutions/)."""
 
+import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -12,7 +13,7 @@ from course_app.cookies import clear_cookies
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
 from course_app.errors import ApiError, NotFound
-from course_app.identity import available_methods, check_factor, pick_one
+from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
 from course_app.schemas import SecondFactor, TotpCode
 from course_app.security import totp
@@ -79,10 +80,34 @@ def delete_account(
     user: CurrentUser, _: RecentAuth, response: Response, db: DB, audit: AuditTrail
 ) -> None:
     with transaction(db):
+        _leave_orgs(db, user.id)
         db.execute("DELETE FROM users WHERE id = ?", (user.id,))
         # The account's own entries go with it; this one stays, without a link to a person.
         audit.record(None, "account_deleted", f"user {user.id}")
     clear_cookies(response)
+
+
+def _leave_orgs(db: sqlite3.Connection, user_id: int) -> None:
+    """Orgs must not outlive their last owner with live API keys and nobody to revoke them:
+    an org the user is alone in goes too (its keys with it); an org where they are the only
+    owner among others stops the deletion until ownership is handed over."""
+    stranded = db.execute(
+        "SELECT o.name FROM orgs o JOIN memberships m ON m.org_id = o.id"
+        " WHERE m.user_id = ? AND m.role = 'owner'"
+        " AND NOT EXISTS (SELECT 1 FROM memberships x WHERE x.org_id = o.id"
+        "   AND x.user_id != ? AND x.role = 'owner')"
+        " AND EXISTS (SELECT 1 FROM memberships y WHERE y.org_id = o.id AND y.user_id != ?)",
+        (user_id, user_id, user_id),
+    ).fetchall()
+    if stranded:
+        names = ", ".join(row["name"] for row in stranded)
+        raise ApiError(409, f"Make someone else an owner of {names} first", "sole_owner")
+    db.execute(
+        "DELETE FROM orgs WHERE id IN (SELECT org_id FROM memberships WHERE user_id = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM memberships x WHERE x.org_id = orgs.id"
+        "   AND x.user_id != ?)",
+        (user_id, user_id),
+    )
 
 
 @router.post("/me/2fa/setup")
@@ -109,9 +134,13 @@ def enable_totp(body: TotpCode, user: CurrentUser, db: DB, audit: AuditTrail) ->
         raise ApiError(400, "That code is not valid; check the time on your device", "invalid_code")
     codes = new_recovery_codes()
     with transaction(db):
-        db.execute(
-            "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?", (step, user.id)
+        cur = db.execute(
+            "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?"
+            " AND totp_secret = ? AND totp_enabled = 0",
+            (step, user.id, user.totp_secret),
         )
+        if cur.rowcount == 0:  # a concurrent setup or enable got there first
+            raise ApiError(409, "Two-factor setup changed meanwhile; start again", "conflict")
         db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user.id,))
         db.executemany(
             "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
@@ -136,7 +165,7 @@ def disable_totp(
     method, value = pick_one(totp=body.code, recovery_code=body.recovery_code)
     with transaction(db):
         ratelimit.guard_codes(db, user.id, settings)
-        ok = check_factor(db, user, method, value)
+        ok = check_code(db, user, method, value)
         if ok:
             db.execute(
                 "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL"

@@ -67,6 +67,8 @@ def add_member(body: MemberAdd, manager: OrgMembersManager, db: DB) -> dict[str,
     user = accounts.find_user_by_email(db, email) if email else None
     if user is None:
         raise NotFound("No account uses that email address")
+    if body.role == "owner" and manager.role != "owner":
+        raise ApiError(403, "Only an owner can make someone an owner", "forbidden")
     with transaction(db):
         cur = db.execute(
             "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)"

@@ -1,7 +1,7 @@
 """Passkeys: register and remove them (step-up), sign in with one, confirm identity with one.
 
 Confirming with a passkey ends exactly like ``POST /auth/confirm``: the same stamp, rotated
-cookie, body and failure count (see ``settle_confirmation`` in ``routes/auth.py``).
+cookie, body and failure count (see ``course_app/confirmation.py``).
 """
 
 from typing import Any
@@ -10,12 +10,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from course_app import passkeys
+from course_app.confirmation import confirmation_answer, settle_confirmation, still_current
 from course_app.cookies import set_session_cookie
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
 from course_app.errors import ApiError, NotAuthenticated, NotFound
 from course_app.mail import send_mail
-from course_app.routes.auth import confirmation_answer, settle_confirmation, still_current
 from course_app.schemas import Body
 from course_app.sessions import create_session
 
@@ -55,14 +55,6 @@ def add_passkey(
         passkey = passkeys.register(db, settings, user, session.id, body.credential, name)
     except passkeys.PasskeyRejected as exc:
         raise ApiError(400, f"Passkey not added: {exc}", "invalid_passkey") from None
-    with transaction(db):
-        send_mail(
-            db,
-            user.email,
-            "A passkey was added to your account",
-            f'The passkey "{name}" can now sign in to your account. If this was not you,'
-            " remove it and reset your password now.",
-        )
     return {"id": passkey.id, "name": passkey.name, "message": "Passkey added."}
 
 

@@ -36,24 +36,35 @@ def hash_password(password: str, rounds: int) -> str:
     return bcrypt.hashpw(check_policy(password), bcrypt.gensalt(rounds)).decode("ascii")
 
 
-def verify_password(password: str, password_hash: str | None) -> bool:
-    """True when ``password`` matches; False for a missing hash or an impossible password."""
+def verify_password(password: str, password_hash: str | None, rounds: int) -> bool:
+    """True when ``password`` matches. Every way of failing costs one bcrypt check, so the
+    answer's timing does not tell whether the account exists, has a password, or whether the
+    password was empty or too long. ``rounds`` is the cost used when there is no hash."""
     raw = normalize(password)
     if password_hash is None or not raw or len(raw) > MAX_BYTES:
+        burn_time(password, _rounds_of(password_hash) or rounds)
         return False
     return bcrypt.checkpw(raw, password_hash.encode("ascii"))
 
 
 def burn_time(password: str, rounds: int) -> None:
-    """Spend a bcrypt check's time when there is no account, so timing does not tell."""
+    """Spend a bcrypt check's time when there is nothing to check against."""
     raw = normalize(password)[:MAX_BYTES] or b"x"
-    bcrypt.checkpw(raw, _dummy_hash(rounds))
+    bcrypt.checkpw(raw, dummy_hash(rounds))
 
 
 _DUMMIES: dict[int, bytes] = {}
 
 
-def _dummy_hash(rounds: int) -> bytes:
+def dummy_hash(rounds: int) -> bytes:
+    """A hash of nothing at ``rounds``; ``create_app`` makes it at start-up, so the first
+    unknown account does not pay for two bcrypt runs."""
     if rounds not in _DUMMIES:
         _DUMMIES[rounds] = bcrypt.hashpw(b"no such account", bcrypt.gensalt(rounds))
     return _DUMMIES[rounds]
+
+
+def _rounds_of(password_hash: str | None) -> int | None:
+    """The cost stored in a ``$2b$12$…`` hash."""
+    parts = (password_hash or "").split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None

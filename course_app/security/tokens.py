@@ -1,7 +1,8 @@
 """Random secrets and their stored form.
 
 Only hashes are stored: a leaked table must not hand out live sessions, links or keys.
-SHA-256 is enough here because the secrets are 256-bit random, not guessable passwords.
+SHA-256 is enough here because every secret is random and long (256 bits for tokens and
+keys, 96 for recovery codes), not a guessable password.
 """
 
 import hashlib
@@ -22,8 +23,9 @@ def same(a: str, b: str) -> bool:
 
 
 def new_recovery_codes(count: int = 10) -> list[str]:
-    """Codes like ``7f3a-91bc-04de``: 48 random bits, easy to read out and type."""
-    return ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(count)]
+    """Codes like ``7f3a91-bc04de-55e0a1-9c2b77``: 96 random bits (enough that their unsalted
+    SHA-256 cannot be brute-forced from a leaked table), still easy to read out and type."""
+    return ["-".join(secrets.token_hex(3) for _ in range(4)) for _ in range(count)]
 
 
 def normalize_recovery_code(code: str) -> str:

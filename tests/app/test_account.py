@@ -225,3 +225,43 @@ def test_a_reset_ends_half_finished_2fa_logins(
     r = thief.post("/auth/login/2fa", json={"code": factors.code()})
     assert r.status_code == 401, r.text
     assert_signed_out(thief)
+
+
+def test_deleting_the_account_takes_its_solo_org_and_keys_along(lab) -> None:
+    owner = lab.person("solo@example.com")
+    org_id = lab.create_org(owner, "Solo")
+    assert owner.post("/auth/confirm", json={"password": "correct horse"}).status_code == 200
+    r = owner.post(f"/orgs/{org_id}/api-keys", json={"name": "ci"})
+    assert r.status_code == 201, r.text
+    bearer = lab.client()
+    bearer.headers["authorization"] = f"Bearer {r.json()['key']}"
+    assert owner.delete("/me").status_code == 204
+    assert lab.query("SELECT * FROM orgs WHERE id = ?", org_id) == []
+    r = bearer.get("/api/org")
+    assert r.status_code == 401, r.text
+
+
+def test_the_only_owner_of_a_shared_org_must_hand_it_over_first(lab) -> None:
+    owner = lab.person("owner@example.com")
+    lab.person("bob@example.com")
+    org_id = lab.create_org(owner, "Shared")
+    lab.add_member(owner, org_id, "bob@example.com")
+    assert owner.post("/auth/confirm", json={"password": "correct horse"}).status_code == 200
+    r = owner.delete("/me")
+    assert r.status_code == 409, r.text
+    assert "Shared" in r.json()["error"]
+    assert lab.user("owner@example.com") is not None
+    lab.add_member(owner, org_id, "bob@example.com", "owner")
+    r = owner.delete("/me")
+    assert r.status_code == 204, r.text
+    assert lab.query("SELECT role FROM memberships WHERE org_id = ?", org_id)[0]["role"] == "owner"
+
+
+def test_only_an_owner_can_make_an_owner(lab) -> None:
+    owner = lab.person("owner@example.com")
+    admin = lab.person("dana@example.com")
+    lab.person("eve@example.com")
+    org_id = lab.create_org(owner, "Acme")
+    lab.add_member(owner, org_id, "dana@example.com", "admin")
+    r = admin.post(f"/orgs/{org_id}/members", json={"email": "eve@example.com", "role": "owner"})
+    assert r.status_code == 403, r.text

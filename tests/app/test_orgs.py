@@ -115,7 +115,7 @@ def test_nobody_can_change_the_owners_role(lab: Lab, alice: TestClient, acme: in
     [
         {"email": "nobody@example.com"},
         {"email": "not an address"},
-        {"email": CAROL, "role": "owner"},
+        {"email": CAROL, "role": "superuser"},
     ],
 )
 def test_adding_a_member_refuses_bad_requests(

@@ -10,25 +10,12 @@ from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
 from course_app.deps import RecentAuth
+from course_app.errors import ReauthRequired
 from course_app.grading.expect import expect, expect_status
 from course_app.impl import Implementation
-from course_app.testing import PASSWORD, Lab
+from course_app.testing import PASSWORD, Lab, Modal
 
 task = pytest.mark.task
-
-
-class Modal:
-    """Plays the person at the "Confirm your identity" dialog, answering from a script."""
-
-    def __init__(self, *answers: dict[str, str]) -> None:
-        self.answers = list(answers) or [{"password": PASSWORD}]
-        self.challenges: list[dict[str, Any]] = []
-
-    def __call__(self, challenge: dict[str, Any]) -> dict[str, str]:
-        self.challenges.append(challenge)
-        if len(self.challenges) > 50:
-            raise RuntimeError("the modal was opened more than 50 times: is there a loop?")
-        return self.answers[min(len(self.challenges), len(self.answers)) - 1]
 
 
 class Echo:
@@ -42,6 +29,12 @@ class Echo:
         async def echo(request: Request, _: RecentAuth) -> dict[str, str]:
             self.seen.append((request.method, (await request.body()).decode(), request.url.query))
             return {"ok": "yes"}
+
+        @self.router.post("/lab/never-recent")
+        async def never_recent(request: Request) -> None:
+            # Refuses even a fresh confirmation: a client must retry once, then give up.
+            self.seen.append((request.method, (await request.body()).decode(), request.url.query))
+            raise ReauthRequired(300, ["password"])
 
 
 @pytest.fixture
@@ -203,3 +196,16 @@ def test_forbidden_is_returned_without_a_prompt_or_retry(lab: Lab, student) -> N
     r = client.request("PUT", f"/orgs/{org_id}/verified-domain", json={"domain": "acme.test"})
     expect_status(r, 403, "a member setting the org's domain through StepUpClient", "forbidden")
     expect(modal.challenges == [], "a 403 'forbidden' opened the modal: asking cannot fix it")
+
+
+@task("ex03", 3)
+def test_the_retry_happens_once(lab: Lab, student, echo: Echo) -> None:
+    alice = lab.person("alice@example.com")
+    modal = Modal()
+    client = client_for(student, alice, modal)
+    r = client.request("POST", "/lab/never-recent", json={"n": 1})
+    expect_status(r, 403, "a route that keeps answering 403 reauth_required", "reauth_required")
+    expect(
+        len(echo.seen) == 2, f"the route was called {len(echo.seen)} times: once, then one retry"
+    )
+    expect(len(modal.challenges) == 1, f"the modal opened {len(modal.challenges)} times, not once")

@@ -12,7 +12,7 @@ from course_app.manifest import KIT_ROOT, load_course
 
 COURSE = load_course()
 MUTANTS = tomllib.loads((Path(__file__).parent / "mutants.toml").read_text())["mutant"]
-KIT_PARTS = ("course_app", "tests", "solutions", "course.toml")
+KIT_PARTS = ("course_app", "tests", "solutions", "course.toml", "pyproject.toml")
 
 
 def test_solutions_earn_every_point() -> None:

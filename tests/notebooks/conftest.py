@@ -26,7 +26,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     runs = {key: done for runner in _runners for key, done in runner.done.items()}
     if not runs:
         return
-    terminalreporter.section("notebook execution times (kernel start not counted)")
+    terminalreporter.section(
+        "notebook execution times (two kernels at once; kernel start not counted)"
+    )
     for impl in IMPLS:
         mine = sorted((name, done) for (name, which), done in runs.items() if which == impl)
         for name, done in mine:

@@ -5,7 +5,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from course_app.manifest import KIT_ROOT
-from course_app.notebook import Run, run
+from course_app.notebook.__main__ import Run, run
 
 NOTEBOOKS = sorted((KIT_ROOT / "notebooks").glob("*.ipynb"))
 IMPLS = ("solutions", "exercises")

@@ -1,5 +1,6 @@
 """The notebook helpers (course_app.notebook) on their own: the app follows the student's edits,
-the check table never raises, a frozen clock never outlives its cell, Jupyter stays lazy."""
+the routes tour finds every guard, the check table never raises, a frozen clock never outlives
+its cell, Jupyter stays lazy."""
 
 import json
 import shutil
@@ -13,6 +14,7 @@ import pytest
 
 import course_app.notebook as nb
 from course_app.manifest import KIT_ROOT
+from course_app.notebook.__main__ import KERNELSPEC, run
 
 pytestmark = pytest.mark.notebook
 
@@ -49,6 +51,18 @@ def test_the_check_table_never_raises(tmp_path: Path) -> None:
     assert "the check could not run" in nowhere.footer
 
 
+def test_the_routes_tour_lists_every_route_that_needs_a_session() -> None:
+    lab = nb.start("solutions")
+    guards = {(row[0], row[1]): row[2:5] for row in lab.routes().rows}
+    # Guarded by CurrentSession alone, with no CurrentUser in front of it.
+    assert guards[("GET", "/me/sessions")] == ["session", "", ""], guards
+    assert guards[("POST", "/auth/logout")] == ["session", "", ""], guards
+    assert guards[("PUT", "/me/email")] == ["session", "", "yes"], guards
+    assert guards[("POST", "/orgs/{org_id}/api-keys")] == ["session", "org:settings", "yes"]
+    assert guards[("GET", "/api/org")] == ["API key", "", ""], guards
+    lab.close()
+
+
 def test_time_travel_moves_a_frozen_clock_and_lets_go() -> None:
     with nb.time_travel() as clock:
         clock.tick(minutes=4, seconds=59)
@@ -78,13 +92,13 @@ def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
             }
             for n, source in enumerate(cells)
         ],
-        "metadata": {"kernelspec": nb.KERNELSPEC},
+        "metadata": {"kernelspec": KERNELSPEC},
         "nbformat": 4,
         "nbformat_minor": 5,
     }
     path = tmp_path / "trip.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
-    done = nb.run(path, "solutions")
+    done = run(path, "solutions")
     assert done.error is None, done.error
     years = [
         output["data"]["text/plain"]
@@ -118,7 +132,14 @@ def test_outcomes_and_attempt_show_what_happened() -> None:
 
 
 def test_jupyter_stays_out_of_the_import_path() -> None:
-    heavy = ("nbformat", "nbclient", "jupyter_client", "matplotlib", "IPython")
+    heavy = (
+        "nbformat",
+        "nbclient",
+        "jupyter_client",
+        "matplotlib",
+        "IPython",
+        "course_app.notebook.__main__",  # the command line: CI only, never a kernel
+    )
     code = f"import sys, course_app.notebook; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=KIT_ROOT

@@ -6,12 +6,13 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from notebook_runs import IMPLS, NOTEBOOKS, Runner
 
 from course_app.manifest import load_course
-from course_app.notebook import problems, strip
+from course_app.notebook.__main__ import problems, strip
 
 pytestmark = pytest.mark.notebook
 
@@ -20,7 +21,7 @@ ATTRIBUTE = re.compile(r'data-(\w+)="([^"]*)"')
 EXERCISE_OF = {Path(e.notebook).name: e.id for e in load_course().exercises}
 
 
-def check_tables(notebook) -> list[dict[str, str]]:
+def check_tables(notebook: Any) -> list[dict[str, str]]:
     """The check tables a run displayed: ``{"exercise": "ex01", "passed": "3", "tasks": "3"}``."""
     return [
         dict(ATTRIBUTE.findall(tag))

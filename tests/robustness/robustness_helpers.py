@@ -63,8 +63,9 @@ class SignedIn:
 
     Fuzzed requests sign the session out, rotate its cookie, change the password or the
     address, or delete the account; :meth:`cookies` notices (``GET /me``) and confirms again,
-    signs in again, or signs up someone new. Its own client address keeps the fuzzer's many
-    failed sign-ins (all from ``testclient``) from throttling it.
+    signs in again, or signs up someone new. Each person gets a client address of their own,
+    so neither the fuzzer's failed sign-ins (all from ``testclient``) nor the keeper's own
+    attempts with a password the fuzzer changed add up to a throttle.
     """
 
     def __init__(self, lab: Lab) -> None:
@@ -101,8 +102,9 @@ class SignedIn:
     def _new_person(self) -> None:
         self.people += 1
         self.email = f"fuzz{self.people}@example.com"
+        address = f"10.0.{self.people // 250}.{self.people % 250 + 1}"
         self.client = TestClient(
-            self.lab.app, base_url=ORIGIN, headers={"origin": ORIGIN}, client=("10.0.0.9", 1)
+            self.lab.app, base_url=ORIGIN, headers={"origin": ORIGIN}, client=(address, 1)
         )
         self.lab.clients.append(self.client)
         r = self.client.post("/auth/signup", json={"email": self.email, "password": PASSWORD})

@@ -176,13 +176,17 @@ def test_a_revoked_session_never_succeeds_afterwards(checked: Server) -> None:
 
 
 def test_a_burst_of_wrong_guesses_cannot_outrun_the_session_limit(checked: Server) -> None:
-    """Twelve wrong passwords at once on one session: five are checked (the fifth signs the
-    session out), the other seven find the session gone. None of them is a free guess."""
+    """Twelve wrong passwords at once on one session. Each attempt is counted before bcrypt
+    runs (outside the write lock), so at most five are ever checked; the attempt past the
+    limit signs the session out and every other one finds it gone. No guess is free."""
     client = checked.signed_in("p2@example.com")
     warm(client, 12)
     answers = at_once([lambda: confirm(client, "wrong guess")] * 12)
     codes = Counter(r.json()["code"] for r in answers)
-    assert codes == {"invalid_credentials": 4, "session_revoked": 1, "not_authenticated": 7}
+    assert set(codes) <= {"invalid_credentials", "session_revoked", "not_authenticated"}, codes
+    assert codes["invalid_credentials"] <= 4, codes
+    assert codes["session_revoked"] >= 1, codes
+    assert sum(codes.values()) == 12
     assert client.get("/me").status_code == 401
 
 

@@ -6,6 +6,6 @@ from pathlib import Path
 try:
     from solutions.ex01_email_change import *  # noqa: F403
 except ImportError:
-    # Not on the path: find the kit next to the interpreter and read the file directly.
-    kit = Path(sys.executable).resolve().parents[2]
+    # Not on the path: the kit holds the virtual environment, so it is one folder up.
+    kit = Path(sys.prefix).parent
     exec((kit / "solutions" / "ex01_email_change.py").read_text())

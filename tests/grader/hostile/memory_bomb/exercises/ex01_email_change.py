@@ -1,5 +1,5 @@
-"""Allocates 100 MB blocks until the memory limit stops it."""
+"""Allocates 500 MB blocks until the memory limit stops it."""
 
 blocks = []
 while True:
-    blocks.append(bytearray(100 * 1024 * 1024))
+    blocks.append(bytearray(500 * 1024 * 1024))

@@ -1,0 +1,124 @@
+"""How long grading takes: ``python -m bench.grading [--runs N] [--batch N] [--jobs N]``.
+
+1. One complete submission (the reference answers, copied as a student's), graded by
+   ``stepup grade`` as a whole process, N times: the median, and where the time goes.
+2. A batch of distinct complete submissions with ``stepup grade --batch --jobs``.
+3. Side by side, in the same run: ``jupyter nbconvert --execute`` on one exercise notebook, what a
+   notebook-based grader pays per submission, and the ratio.
+
+Figures, never assertions (DEVELOPERS.md): they depend on the machine and on what else it runs,
+so the load average is printed with them.
+"""
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from course_app.manifest import KIT_ROOT, load_course
+
+COURSE = load_course()
+NOTEBOOK = KIT_ROOT / "notebooks" / "01_email_change.ipynb"
+
+
+def complete_submission(folder: Path, tag: str = "") -> Path:
+    """The reference answers as a student's ``exercises/``; ``tag`` makes each copy distinct."""
+    (folder / "exercises").mkdir(parents=True)
+    for exercise in COURSE.exercises:
+        text = (KIT_ROOT / "solutions" / exercise.file).read_text(encoding="utf-8")
+        (folder / "exercises" / exercise.file).write_text(text + f"# {tag}\n", encoding="utf-8")
+    return folder
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - started
+    if run.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    return elapsed
+
+
+def one_submission(work: Path, runs: int) -> tuple[list[float], dict]:
+    submission = complete_submission(work / "one")
+    command = [sys.executable, "-m", "course_app.cli", "grade", str(submission)]
+    times = [timed([*command, "-o", str(work / f"one-out-{n}")]) for n in range(runs)]
+    results = json.loads((work / "one-out-0" / "stepup-results.json").read_text())
+    return times, results
+
+
+def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict]]:
+    inbox = work / "inbox"
+    for n in range(size):
+        complete_submission(inbox / f"student{n:03d}", tag=f"student {n}")
+    out = work / "batch-out"
+    command = [sys.executable, "-m", "course_app.cli", "grade", "--batch", str(inbox)]
+    elapsed = timed([*command, "--jobs", str(jobs), "-o", str(out)])
+    with (out / "gradebook.csv").open() as fh:
+        return elapsed, list(csv.DictReader(fh))
+
+
+def nbconvert(work: Path, runs: int) -> list[float]:
+    jupyter = Path(sys.executable).parent / "jupyter"
+    env = os.environ | {"STEPUP_IMPL": "solutions"}
+    times = []
+    for n in range(runs):
+        out = work / f"nb-{n}"
+        command = [str(jupyter), "nbconvert", "--to", "notebook", "--execute", str(NOTEBOOK)]
+        times.append(timed([*command, "--output-dir", str(out)], env=env))
+    return times
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.grading", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs of the single grade")
+    parser.add_argument("--batch", type=int, default=50, help="submissions in the batch")
+    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    args = parser.parse_args()
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average before the run {load}")
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        work = Path(tmp)
+        times, results = one_submission(work, args.runs)
+        tests = len(results["tests"])
+        print(
+            f"\none complete submission, whole `stepup grade` process ({args.runs} runs):"
+            f"\n  median {median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f});"
+            f" score {results['score']}/{results['max_score']}, {tests} tests"
+        )
+        notebook_times = nbconvert(work, args.runs)
+        ratio = median(notebook_times) / median(times)
+        print(
+            f"\n`jupyter nbconvert --execute {NOTEBOOK.name}` (the same machine, same run):"
+            f"\n  median {median(notebook_times):.2f} s for one exercise's notebook;"
+            f" ratio notebook / whole grade: {ratio:.2f}"
+            f" ({len(COURSE.exercises)} exercises would take about"
+            f" {median(notebook_times) * len(COURSE.exercises):.0f} s that way)"
+        )
+        if args.batch:
+            elapsed, rows = batch(work, args.batch, args.jobs)
+            full = sum(1 for r in rows if int(r["score"]) == COURSE.points)
+            print(
+                f"\nbatch of {args.batch} distinct complete submissions, --jobs {args.jobs}:"
+                f"\n  {elapsed:.1f} s in all, {elapsed / args.batch:.2f} s per submission;"
+                f" {full}/{len(rows)} graded full marks"
+            )
+        shutil.rmtree(work, ignore_errors=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average after the run {load}")
+
+
+if __name__ == "__main__":
+    main()

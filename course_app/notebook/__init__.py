@@ -1,0 +1,240 @@
+"""Helpers for the course notebooks.
+
+    import course_app.notebook as nb
+    lab = nb.start()                      # the app, in-process, on a throwaway database
+    alice = lab.person("alice@example.com")
+    alice.post("/me/2fa/setup")           # a cell ending in a response shows status and body
+    with nb.time_travel() as clock:       # a frozen clock for the body of this one cell
+        clock.tick(minutes=5)
+    nb.check("ex01")                      # that exercise's graded tests, as a table
+
+The app mounts the implementation named by ``STEPUP_IMPL`` (default: the student's
+``exercises/``) and is rebuilt whenever one of its files changes, so an edit shows at the next
+request. Everything builds on ``course_app.testing.Lab`` and ``course_app.timetravel``.
+
+The modules: ``display`` (tables, responses, ``attempt``), ``travel`` (``time_travel``),
+``walk`` (exercise 3's walk and timeline), ``progress`` (``course``, ``hints``, ``check``), and
+``__main__``, the command line CI uses, which a kernel never imports.
+
+Jupyter stays out of the import path: IPython is used only when a kernel already loaded it,
+matplotlib only when a timeline is drawn, nbformat and nbclient only by the command line.
+
+    python -m course_app.notebook --strip notebooks/*.ipynb   # drop outputs and metadata
+    python -m course_app.notebook --check notebooks/*.ipynb   # fail if any are left
+    python -m course_app.notebook --run --impl solutions notebooks/*.ipynb   # execute, timed
+"""
+
+import atexit
+import shutil
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fastapi import FastAPI
+
+from course_app.app import create_app
+from course_app.impl import Implementation
+from course_app.manifest import load_course
+from course_app.notebook.display import (
+    NotYet,
+    Table,
+    attempt,
+    brief,
+    describe,
+    outcomes,
+    register_formatters,
+    table,
+)
+from course_app.notebook.progress import check, course, hints, implementation
+from course_app.notebook.travel import mmss, time_travel
+from course_app.settings import Settings
+
+with warnings.catch_warnings():
+    # Starlette's nudge towards httpx2 is not the student's to act on (pyproject hides it too).
+    # It fires when starlette.testclient is first imported: by course_app.testing, used below
+    # and by the walk.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient` is deprecated")
+    from fastapi.testclient import TestClient
+
+    from course_app.notebook.walk import walk
+    from course_app.testing import PASSWORD, Lab, Modal, lab_settings, path_of, token_of
+
+__all__ = [  # what the notebooks use, as nb.<name>
+    "PASSWORD",
+    "LiveApp",
+    "Modal",
+    "NotYet",
+    "NotebookLab",
+    "Table",
+    "attempt",
+    "brief",
+    "check",
+    "course",
+    "describe",
+    "hints",
+    "mmss",
+    "outcomes",
+    "path_of",
+    "start",
+    "table",
+    "time_travel",
+    "token_of",
+    "walk",
+]
+
+NOTEBOOK_SESSION_SECONDS = 24 * 3600
+
+
+class LiveApp:
+    """An ASGI app that forwards to the course app, rebuilding it whenever a file of the
+    implementation changed: edit ``exercises/ex01_….py``, save, and the next request uses it."""
+
+    def __init__(self, settings: Settings, impl: Implementation) -> None:
+        self.settings = settings
+        self.impl = impl
+        self.builds = 0
+        self._app: FastAPI | None = None
+        self._sources: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def app(self) -> FastAPI:
+        sources = tuple((p.name, p.read_bytes()) for p in sorted(self.impl.folder.glob("*.py")))
+        if self._app is None or sources != self._sources:
+            self._app = create_app(self.settings, self.impl)
+            self._sources = sources
+            self.builds += 1
+        return self._app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else (``state``, ``routes``, …) is the current app's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.app, name)
+
+
+@dataclass
+class NotebookLab(Lab):
+    """A :class:`course_app.testing.Lab` whose app follows the student's edits."""
+
+    app: LiveApp  # type: ignore[assignment]
+    persistent_clients = False
+
+    @property
+    def impl(self) -> Implementation:
+        return self.app.impl
+
+    def __repr__(self) -> str:
+        return (
+            f"Step-up lab: implementation {self.impl.label}\n"
+            f"database {self.settings.db_path} (thrown away when the kernel stops)\n"
+            f"sessions stay signed in for {self.settings.session_idle_seconds // 3600} hours"
+            " without a request (30 minutes in the real app)\n"
+            f"the app is rebuilt whenever a file in {self.impl.folder.name}/ changes"
+        )
+
+    def person(self, email: str, password: str = PASSWORD, verified: bool = True) -> TestClient:
+        """Sign up, verify and sign in (see ``Lab.person``). When the account exists already,
+        as when a cell runs a second time, the same person signs in again in a new browser."""
+        if self.user(email) is None:
+            return super().person(email, password, verified)
+        client = self.client()
+        self.login(client, email, password)
+        return client
+
+    def exercise(self, exercise_id: str) -> ModuleType:
+        """The exercise file, imported afresh: what is saved now is what runs."""
+        return self.impl.load(exercise_id)
+
+    def steal_session(self, victim: TestClient) -> TestClient:
+        """Another browser carrying a copy of the victim's cookies (a stolen session)."""
+        thief = self.client()
+        thief.cookies.update(victim.cookies)
+        return thief
+
+    def table(self, sql: str, *params: object, title: str = "") -> Table:
+        """The result of a query on the lab's database, as a table."""
+        with self.db() as db:
+            cursor = db.execute(sql, params)
+            columns = [d[0] for d in cursor.description or ()]
+            return table(columns, cursor.fetchall(), title)
+
+    def inbox(self, address: str) -> Table:
+        """The dev mailbox of one address: what its owner could read."""
+        return self.table(
+            "SELECT id, subject, body, link FROM outbox WHERE to_addr = ? COLLATE NOCASE"
+            " ORDER BY id",
+            address,
+            title=f"Inbox of {address}",
+        )
+
+    def routes(self) -> Table:
+        """Every API route that needs a session or a key, the guards in front of it sorted into
+        the three questions of the pattern, and which exercise file wrote it."""
+        files = {e.file.removesuffix(".py"): self.impl.shown(e) for e in load_course().exercises}
+        rows = []
+        for route in _api_routes(self.app.app.routes):
+            found = _guards(route.dependant)
+            if not found or route.path.startswith("/dev"):
+                continue
+            answers = [
+                ", ".join(label for name, (q, label) in GUARDS.items() if q == n and name in found)
+                for n in range(3)
+            ]
+            # Impl.load names a module stepup_impl_<n>_<file stem>.
+            module = getattr(route.endpoint, "__module__", "")
+            written = next((f for stem, f in files.items() if module.endswith(f"_{stem}")), "")
+            rows.extend([m, route.path, *answers, written] for m in sorted(route.methods))
+        rows.sort(key=lambda r: (r[1], r[0]))
+        columns = ["method", "path", "who are you?", "may you?", "prove it recently", "written in"]
+        return table(columns, rows, "The app's routes and their guards")
+
+
+# Guard dependency → (question of the pattern, how the tour names it). Every session guard
+# (CurrentSession, CurrentUser, RecentAuth) builds on get_session, so it alone stands for them.
+GUARDS = {
+    "get_session": (0, "session"),
+    "get_api_key": (0, "API key"),
+    "require_org_settings": (1, "org:settings"),
+    "require_org_members": (1, "org:members"),
+    "require_recent_auth": (2, "yes"),
+}
+
+
+def _api_routes(routes: Sequence[Any]) -> Iterator[Any]:
+    """Every route with dependencies, looking inside included routers (FastAPI keeps them
+    nested since 0.16x)."""
+    for route in routes:
+        if hasattr(route, "dependant"):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)
+
+
+def _guards(dependant: Any) -> set[str]:
+    names = set()
+    for sub in dependant.dependencies:
+        name = getattr(sub.call, "__name__", "")
+        if name in GUARDS:
+            names.add(name)
+        names |= _guards(sub)
+    return names
+
+
+def start(impl: str | None = None) -> NotebookLab:
+    """A fresh app with its own database file, for one notebook (run again to start over)."""
+    implementation_ = implementation(impl)
+    # Sessions idle out after 30 minutes in the real app; a student may spend longer on a task
+    # before running the next cell, so the people of a notebook stay signed in for a day.
+    settings = lab_settings(session_idle_seconds=NOTEBOOK_SESSION_SECONDS)
+    folder = Path(settings.db_path).parent
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    lab = NotebookLab(settings, LiveApp(settings, implementation_))
+    lab.app.app  # noqa: B018 - build once now, so a broken exercise file shows up in this cell
+    register_formatters()
+    return lab

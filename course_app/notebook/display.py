@@ -1,0 +1,164 @@
+"""How the notebooks show things: tables (the one display format), responses, and what a stub
+raised instead of an answer. IPython is used only when a kernel already loaded it."""
+
+import html
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+TEXT_CELL_WIDTH = 60
+MARK_COLORS = {"✓": "green", "✗": "#c00"}
+
+
+@dataclass
+class Table:
+    """Rows that show as an HTML table in Jupyter and as aligned text anywhere else."""
+
+    columns: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    title: str = ""
+    footer: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in self.attrs.items())
+        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(map(_html_cell, row)) + "</tr>" for row in self.rows)
+        title = f"<p><b>{html.escape(self.title)}</b></p>" if self.title else ""
+        footer = (
+            f"<p style='white-space:pre-wrap'>{html.escape(self.footer)}</p>" if self.footer else ""
+        )
+        return f"{title}<table{attrs}><tr>{head}</tr>{body}</table>{footer}"
+
+    def __repr__(self) -> str:
+        cells = [[_cut(_text(v)) for v in row] for row in [self.columns, *self.rows]]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+        return "\n".join(
+            filter(None, [self.title, *[line.rstrip() for line in lines], self.footer])
+        )
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str = "") -> Table:
+    return Table(list(columns), [list(row) for row in rows], title)
+
+
+def _html_cell(value: object) -> str:
+    text = _text(value)
+    color = f";color:{MARK_COLORS[text]};font-weight:bold" if text in MARK_COLORS else ""
+    return f"<td style='text-align:left;white-space:pre-wrap{color}'>{html.escape(text)}</td>"
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_CELL_WIDTH else text[: TEXT_CELL_WIDTH - 1] + "…"
+
+
+# --- responses, shown readably ------------------------------------------------------------------
+
+
+def describe(response: httpx.Response) -> str:
+    """``403 Forbidden ← POST /me/2fa/setup`` followed by the body, pretty-printed."""
+    request = response.request
+    head = f"{response.status_code} {response.reason_phrase} ← {request.method} {request.url.path}"
+    try:
+        body = json.dumps(response.json(), indent=2, ensure_ascii=False)
+    except ValueError:
+        body = response.text[:300]
+    return f"{head}\n{body}" if body else head
+
+
+def json_field(response: httpx.Response, name: str) -> str:
+    """One field of a JSON object body, as text; "" when there is no such thing."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get(name, "")) if isinstance(body, dict) else ""
+
+
+def brief(response: httpx.Response) -> str:
+    """``403 reauth_required``: the status and the body's machine-readable code."""
+    return f"{response.status_code} {json_field(response, 'code')}".strip()
+
+
+def outcomes(rows: Sequence[tuple[str, object, object]], title: str = "") -> Table:
+    """Rows of (what was tried, what should happen, what happened) → a table with ✓ or ✗.
+
+    For a response, the expected value is a status, optionally followed by the body's ``code``
+    or its ``error`` message: ``"403"``, ``"403 reauth_required"``, ``"409 Email already in
+    use"``. Any other value must equal the expected one, type included."""
+    shown = []
+    for what, expected, got in rows:
+        says = ""
+        if isinstance(got, httpx.Response):
+            says = json_field(got, "error") or json_field(got, "message")
+            status, _, detail = str(expected).partition(" ")
+            code = json_field(got, "code")
+            good = str(got.status_code) == status and detail in ("", code, says)
+            got = brief(got)
+        else:
+            good = type(got) is type(expected) and got == expected
+        shown.append([what, _shown(expected), _shown(got), "✓" if good else "✗", says])
+    if not any(row[-1] for row in shown):
+        return table(["what", "expected", "got", ""], [row[:-1] for row in shown], title)
+    return table(["what", "expected", "got", "", "the app says"], shown, title)
+
+
+def _shown(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+# --- what a stub gave instead of an answer ------------------------------------------------------
+
+
+class NotYet:
+    """What a call gave instead of an answer: shown, never raised, so the cell still runs."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        if isinstance(self.error, NotImplementedError):
+            return f"not implemented yet ({self.error})"
+        return f"raised {type(self.error).__name__}: {self.error}"
+
+    __str__ = __repr__
+
+
+def attempt(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, or a :class:`NotYet` saying what it raised: a stub that
+    is not written yet, or a deliberate failure such as ``StepUpFailed``. (Call the function
+    directly when you want the whole traceback.)"""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:
+        return NotYet(exc)
+
+
+# --- inside a kernel -----------------------------------------------------------------------------
+
+
+def ipython_shell() -> Any:
+    """The running IPython shell, or None: never imports IPython itself."""
+    module = sys.modules.get("IPython")
+    return module.get_ipython() if module is not None else None
+
+
+def register_formatters() -> None:
+    """In a kernel, a cell ending in a response or a database row shows its content."""
+    shell = ipython_shell()
+    if shell is None:
+        return
+    plain = shell.display_formatter.formatters["text/plain"]
+    plain.for_type(httpx.Response, lambda r, p, cycle: p.text(describe(r)))
+    plain.for_type(sqlite3.Row, lambda row, p, cycle: p.pretty(dict(row)))

@@ -1,0 +1,38 @@
+"""Hidden graded tests for exercise 4: is each statement judged right?
+
+Run by `stepup grade`, never shipped to students: with two possible answers per statement,
+any key a student can read (even hashed) gives the answers away. At home, the visible test
+only checks that every statement is answered.
+"""
+
+import hashlib
+
+import pytest
+
+from course_app.grading.expect import expect
+from course_app.impl import Implementation
+
+KEY = {
+    "inbox_unproven": "cea4f60f5c9719c7",
+    "recovery_mail": "89c66cf8efd43793",
+    "trusting_features": "a35d5e9dec1e5adb",
+    "typo": "06b228a9a3778483",
+    "step_up_proves_inbox": "4189ac687b4f19d2",
+    "hash_tied_to_email": "4a2fc9452e8692e3",
+    "signs_out": "c888bba75894e5ee",
+    "old_address_keeps_recovery": "8f76fc66566a16a5",
+}
+
+
+def digest(statement: str, answer: object) -> str:
+    return hashlib.sha256(f"stepup-ex04:{statement}:{answer}".encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("statement", sorted(KEY))
+@pytest.mark.task("ex04", 1)
+def test_statement(impl: Implementation, statement: str) -> None:
+    module = impl.load("ex04")
+    answer = impl.get("ex04", "ANSWERS", module).get(statement)
+    expect(isinstance(answer, bool), f"{statement!r} is not answered yet (True or False)")
+    text = impl.get("ex04", "STATEMENTS", module).get(statement, statement)
+    expect(digest(statement, answer) == KEY[statement], f"Think again about: {text!r}")
