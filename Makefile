@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab serve test lint format check strip clean
+.PHONY: setup lab serve test lint format check strip fuzz bench release autograder clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,17 @@ format: setup
 test: lint ## the whole suite
 	$(BIN)/pytest
 
+fuzz: setup ## a longer OpenAPI fuzz run than the one inside `make test`
+	STEPUP_FUZZ_EXAMPLES=500 $(BIN)/pytest tests/robustness/test_fuzz_openapi.py
+
+bench: setup ## print the benchmark table (never part of `make test`)
+	$(BIN)/python -m bench
+
+release: setup ## the student bundle (no solutions, no hidden tests), checked
+	$(BIN)/stepup release -o dist/student
+
+autograder: setup ## the Gradescope autograder zip
+	$(BIN)/stepup export gradescope -o dist/autograder.zip
+
 clean:
-	rm -rf $(VENV) .data .pytest_cache
+	rm -rf $(VENV) .data .pytest_cache dist
