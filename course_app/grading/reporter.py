@@ -189,6 +189,9 @@ class GradedRun:
         self._start(item.nodeid)
         record = self.records.pop(item.nodeid) | {"status": "error"}
         self.channel.send(record | {"message": self.broken[meta.exercise]})
+        # Skipping the normal protocol skips its teardown too: leave the setup stack as the
+        # next item expects it (it may live in another module, e.g. the hidden tests).
+        item.session._setupstate.teardown_exact(nextitem)
         return True
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:

@@ -4,6 +4,8 @@ import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from course_app import accounts, ratelimit
 from course_app.audit import AuditTrail
@@ -21,6 +23,7 @@ from course_app.errors import ApiError, NotAuthenticated
 from course_app.identity import check_code, check_password, pick_one
 from course_app.mail import send_mail
 from course_app.models import User
+from course_app.routes.pages import notice_page
 from course_app.schemas import Confirmation, Credentials, EmailOnly, PasswordReset, SecondFactor
 from course_app.security.passwords import PasswordRejected, burn_time, hash_password
 from course_app.security.tokens import hash_token, new_token
@@ -33,6 +36,11 @@ from course_app.sessions import (
 )
 
 router = APIRouter(tags=["auth"])
+
+
+class Message(BaseModel):
+    message: str
+
 
 INVALID_LOGIN = "Invalid email or password"
 MAX_PENDING_ATTEMPTS = 5
@@ -201,12 +209,23 @@ def confirm(
     return confirmation_answer(settled, response, settings)
 
 
-@router.get("/verify-email")
-def verify_email(token: str, db: DB, audit: AuditTrail) -> dict[str, str]:
-    with transaction(db):
-        user_id = accounts.verify_email(db, token[:256])
-        audit.record(user_id, "email_verified")
-    return {"message": "Email verified."}
+@router.get("/verify-email", response_model=Message)
+def verify_email(
+    token: str, request: Request, db: DB, audit: AuditTrail, settings: SettingsDep
+) -> Response:
+    """JSON for API clients; a page for a person who opened the link from their mail."""
+    wants_page = "text/html" in request.headers.get("accept", "")
+    try:
+        with transaction(db):
+            user_id = accounts.verify_email(db, token[:256])
+            audit.record(user_id, "email_verified")
+    except ApiError as exc:
+        if not wants_page:
+            raise
+        return notice_page(request, settings, "This link does not work", exc.message, exc.status)
+    if wants_page:
+        return notice_page(request, settings, "Email verified", "Your email address is verified.")
+    return JSONResponse({"message": "Email verified."})
 
 
 @router.post("/auth/password-reset", status_code=202)

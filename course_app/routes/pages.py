@@ -38,6 +38,14 @@ def _page(
     return templates.TemplateResponse(request, template, context)
 
 
+def notice_page(
+    request: Request, settings: SettingsDep, title: str, message: str, status: int = 200
+) -> HTMLResponse:
+    """A plain page with one message, for links people open from their mail."""
+    context = {"title": title, "message": message, "script": None, "dev_mode": settings.dev_mode}
+    return templates.TemplateResponse(request, "notice.html", context, status_code=status)
+
+
 @router.get("/")
 def home(request: Request, db: DB, settings: SettingsDep) -> Response:
     target = "/account" if _signed_in(request, db, settings) else "/signin"
