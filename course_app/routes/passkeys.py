@@ -58,7 +58,7 @@ def add_passkey(
     return {"id": passkey.id, "name": passkey.name, "message": "Passkey added."}
 
 
-@router.delete("/me/passkeys/{passkey_id}", status_code=204)
+@router.delete("/me/passkeys/{passkey_id:int}", status_code=204)
 def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) -> None:
     with transaction(db):
         row = db.execute(

@@ -10,10 +10,6 @@ Checks left out, and why:
 - ``positive_data_acceptance``: the schema gives shapes, not every rule. An address that is
   a string but not an address, or a password of 7 bytes, is schema-valid and still refused
   with 400 and a message — as it should be.
-- ``unsupported_method`` for ``POST /me/passkeys/options`` only: ``DELETE
-  /me/passkeys/options`` reaches ``DELETE /me/passkeys/{passkey_id}`` and answers 401/422
-  where a 405 is expected. Declaring that path parameter ``{passkey_id:int}`` fixes it
-  (``routes/passkeys.py``, not ours to edit here).
 
 ``STEPUP_FUZZ_EXAMPLES`` sets how many cases Hypothesis generates per operation and mode in
 its fuzzing phase (default 12, about 20 s; ``make fuzz`` asks for 500). The examples and
@@ -29,7 +25,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from robustness_helpers import FUZZ, SignedIn
-from schemathesis.checks import positive_data_acceptance, unsupported_method
+from schemathesis.checks import positive_data_acceptance
 
 from course_app.testing import ORIGIN, Lab
 
@@ -38,7 +34,6 @@ LAB = Lab.start("solutions")
 schema = schemathesis.openapi.from_asgi("/openapi.json", LAB.app)
 PERSON = SignedIn(LAB)
 BROWSER = {"Origin": ORIGIN}
-KNOWN_METHOD_MISMATCH = {"POST /me/passkeys/options"}
 
 fuzz_settings = settings(
     max_examples=EXAMPLES,
@@ -56,10 +51,7 @@ def _cleanup() -> Iterator[None]:
 
 
 def excluded(label: str) -> list:
-    checks = [positive_data_acceptance]
-    if label in KNOWN_METHOD_MISMATCH:
-        checks.append(unsupported_method)
-    return checks
+    return [positive_data_acceptance]
 
 
 def check(case: schemathesis.Case, mode: str, cookies: dict[str, str] | None = None) -> None:
