@@ -34,18 +34,11 @@ def grade_one(
     try:
         found = grade(entry, kit_root, limits, shards=1)
     except Exception as exc:  # a grader bug must not cost the rest of the class their grades
-        found = results.build(
-            course=course_at(kit_root),
-            submission=entry.name,
-            score=None,
-            results=[],
-            submitted=set(),
-            exercise_messages={},
-            flags=[],
-            free_text=[],
-            notes=[],
-            execution_time=time.monotonic() - started,
-            error=f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+        found = results.failed(
+            course_at(kit_root),
+            entry.name,
+            f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+            time.monotonic() - started,
         )
     adapters.write_all(found, outdir, formats, kit_root)
     return row(found)

@@ -32,18 +32,7 @@ def grade(
     try:
         intake = read_submission(submission, course)
     except SubmissionError as exc:
-        return results.build(
-            **common,
-            score=None,
-            results=[],
-            submitted=set(),
-            exercise_messages={},
-            flags=[],
-            free_text=[],
-            notes=[],
-            execution_time=time.monotonic() - started,
-            error=str(exc),
-        )
+        return results.failed(course, submission.name, str(exc), time.monotonic() - started)
 
     messages: dict[str, str] = {}
     runnable, broken = [], []
@@ -73,16 +62,16 @@ def grade(
     submitted = {e.id for e in course.exercises if e.file in intake.files}
     common |= {"submitted": submitted, "free_text": texts}
     if not runnable and len(broken) == len(submitted):
-        return results.build(
-            **common,
-            score=None,
-            results=[],
-            exercise_messages=messages,
-            flags=[],
-            notes=intake.notes,
-            execution_time=time.monotonic() - started,
-            error="nothing could be graded: "
+        return results.failed(
+            course,
+            submission.name,
+            "nothing could be graded: "
             + "; ".join(messages[e.id] for e in course.exercises if e.id in submitted),
+            time.monotonic() - started,
+            submitted=submitted,
+            free_text=texts,
+            exercise_messages=messages,
+            notes=intake.notes,
         )
 
     box = sandbox.build(

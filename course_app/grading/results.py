@@ -142,6 +142,29 @@ SCHEMA: dict[str, Any] = {
 }
 
 
+def failed(
+    course: Course, submission: str, error: str, execution_time: float, **known: Any
+) -> dict[str, Any]:
+    """The canonical dict for a submission nothing could be graded in (``known`` may add what
+    was learnt before it failed: submitted files, free text, messages, notes)."""
+    empty: dict[str, Any] = {
+        "submitted": set(),
+        "exercise_messages": {},
+        "free_text": [],
+        "notes": [],
+    }
+    return build(
+        course=course,
+        submission=submission,
+        score=None,
+        results=[],
+        flags=[],
+        execution_time=execution_time,
+        error=error,
+        **(empty | known),
+    )
+
+
 def build(
     *,
     course: Course,
