@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## venv with the kit (editable) and everything the tests need
 
 lab: setup ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 serve: setup ## the reference app on http://localhost:8000 with demo accounts
 	STEPUP_DEV_MODE=1 $(BIN)/stepup serve --port 8000
