@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from course_app.accounts import get_user
-from course_app.clock import now_iso, utcnow
+from course_app.clock import from_iso, to_iso, utcnow
 from course_app.db import connect
 from course_app.errors import ApiError, Forbidden, NotAuthenticated, NotFound, ReauthRequired
 from course_app.identity import available_methods
@@ -22,7 +22,7 @@ from course_app.models import ApiKeyPrincipal, Membership, Session, User
 from course_app.permissions import find_membership, has_permission
 from course_app.security.recency import is_recent
 from course_app.security.tokens import hash_token
-from course_app.sessions import COOKIE, load_session
+from course_app.sessions import COOKIE, TOUCH_EVERY, load_session
 from course_app.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -113,12 +113,15 @@ def get_api_key(request: Request, db: DB) -> ApiKeyPrincipal:
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "API key required", "not_authenticated")
     row = db.execute(
-        "SELECT id, org_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        "SELECT id, org_id, last_used_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
         (hash_token(secret.strip()),),
     ).fetchone()
     if row is None:
         raise ApiError(401, "Invalid API key", "not_authenticated")
-    db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), row["id"]))
+    now = utcnow()
+    if row["last_used_at"] is None or now - from_iso(row["last_used_at"]) >= TOUCH_EVERY:
+        # Like a session's last_seen_at: at most one write a minute, not one per request.
+        db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (to_iso(now), row["id"]))
     return ApiKeyPrincipal(key_id=row["id"], org_id=row["org_id"])
 
 

@@ -13,8 +13,6 @@ from course_app.security import totp
 from course_app.security.passwords import verify_password
 from course_app.security.tokens import hash_token, normalize_recovery_code
 
-FACTORS = ("password", "totp", "recovery_code")
-
 
 def available_methods(db: sqlite3.Connection, user: User) -> list[str]:
     """What this user can confirm with, in the order a confirmation dialog offers them."""

@@ -64,7 +64,6 @@ class Session:
 @dataclass(frozen=True)
 class Membership:
     org_id: int
-    org_name: str
     user_id: int
     role: str
 

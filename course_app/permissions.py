@@ -17,8 +17,7 @@ def has_permission(role: str, permission: str) -> bool:
 
 def find_membership(db: sqlite3.Connection, org_id: int, user_id: int) -> Membership | None:
     row = db.execute(
-        "SELECT m.org_id, o.name, m.user_id, m.role FROM memberships m"
-        " JOIN orgs o ON o.id = m.org_id WHERE m.org_id = ? AND m.user_id = ?",
+        "SELECT org_id, user_id, role FROM memberships WHERE org_id = ? AND user_id = ?",
         (org_id, user_id),
     ).fetchone()
-    return Membership(row[0], row[1], row[2], row[3]) if row else None
+    return Membership(row[0], row[1], row[2]) if row else None

@@ -1,14 +1,20 @@
 """Helpers shared by the tests and the notebooks: a fresh app with its own database file,
 and people who sign in and confirm through the real HTTP routes."""
 
+import socket
 import sqlite3
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -178,3 +184,28 @@ def path_of(link: str) -> str:
 
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
+
+
+@contextmanager
+def live_server(folder: Path, **overrides: Any) -> Iterator[tuple[Lab, str]]:
+    """The reference app under a real uvicorn on loopback (a free port, a background thread),
+    reached as ``http://localhost:PORT`` — also the origin the app trusts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://localhost:{sock.getsockname()[1]}"
+    lab = Lab.start("solutions", folder=folder, origin=base_url, **overrides)
+    config = uvicorn.Config(lab.app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield lab, base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        lab.close()

@@ -6,7 +6,6 @@ keys, 96 for recovery codes), not a guessable password.
 """
 
 import hashlib
-import hmac
 import secrets
 
 
@@ -16,10 +15,6 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
 def new_recovery_codes(count: int = 10) -> list[str]:

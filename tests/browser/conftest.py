@@ -5,19 +5,14 @@ test gets a fresh browser context (no cookies) and makes its own people."""
 
 import itertools
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from browser_helpers import COUNT_DIALOGS
-from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from course_app.testing import Lab
+from course_app.testing import Lab, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,17 +25,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 expect.set_options(timeout=10_000)
-
-
-class LiveLab(Lab):
-    """``Lab`` whose setup clients (``person``, ``create_org``…) speak from the live origin,
-    so the app's cross-site guard lets their requests in."""
-
-    def client(self) -> TestClient:
-        origin = self.settings.origin
-        client = TestClient(self.app, base_url=origin, headers={"origin": origin})
-        self.clients.append(client)
-        return client
 
 
 @pytest.fixture(scope="session")
@@ -56,24 +40,8 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The app on a real uvicorn. ``Lab`` helpers (people, mail, SQL) work on the same file."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    lab = LiveLab.start(
-        "solutions", folder=tmp_path_factory.mktemp("live"), origin=f"http://localhost:{port}"
-    )
-    server = uvicorn.Server(uvicorn.Config(lab.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield lab
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-    lab.close()
+    with live_server(tmp_path_factory.mktemp("live")) as (lab, _):
+        yield lab
 
 
 @pytest.fixture(scope="session")

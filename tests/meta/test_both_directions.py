@@ -49,6 +49,7 @@ def make_mutant_kit(mutant: dict, root: Path) -> Path:
     assert text.count(mutant["old"]) == 1, f"{mutant['name']}: the text to mutate is not unique"
     text = text.replace(mutant["old"], mutant["new"])
     if "extra" in mutant:
+        assert text.count(mutant["extra"][0]) == 1, f"{mutant['name']}: extra text not found"
         text = text.replace(*mutant["extra"])
     target.write_text(text, encoding="utf-8")
     return root

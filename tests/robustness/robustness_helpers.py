@@ -1,16 +1,9 @@
 """Helpers for the robustness tests (imported by name: pytest puts this folder on ``sys.path``)."""
 
-import socket
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi.testclient import TestClient
 
 from course_app.sessions import COOKIE
@@ -113,31 +106,6 @@ class SignedIn:
         assert r.status_code == 200, r.text
         assert self.client.post("/orgs", json={"name": "Fuzz"}).status_code == 201
         assert self._confirm()
-
-
-@contextmanager
-def live_server(folder: Path, **overrides: Any) -> Iterator[tuple[Lab, str]]:
-    """The reference app under a real uvicorn on loopback (a free port, a background thread),
-    reached as ``http://localhost:PORT`` — also the origin the app trusts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://localhost:{sock.getsockname()[1]}"
-    lab = Lab.start("solutions", folder=folder, origin=base_url, **overrides)
-    config = uvicorn.Config(lab.app, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield lab, base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        lab.close()
 
 
 def browser_client(lab: Lab) -> TestClient:

@@ -16,9 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from robustness_helpers import live_server
 
-from course_app.testing import PASSWORD, Lab
+from course_app.testing import PASSWORD, Lab, live_server
 
 WORKERS = 16
 PEOPLE = 6
