@@ -1,20 +1,61 @@
 """Run the graded tests against an implementation and score them, task by task.
 
 One engine for everyone: ``stepup check`` (a student at home), ``stepup grade`` (the instructor)
-and the maintainers' both-directions test all call :func:`run_graded`, which runs the tests in
-watched child processes (:mod:`course_app.grading.runner`). This process never imports the code
-under test, so a crashing, hanging or cheating submission cannot take it down.
+and the maintainers' both-directions test all call :func:`run_graded`. It starts the judge
+(:mod:`course_app.grading.judge`, pytest over the graded tests) as a child process that never
+imports the code under test; the judge drives one confined submission process
+(:mod:`course_app.grading.subject`). This process only reads what the judge wrote into a file
+the submission cannot reach, and enforces the overall time limit on both.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from course_app.grading.config import Limits, load_config
-from course_app.grading.runner import Flag, RunOutcome, RunSpec, TestResult, run
 from course_app.manifest import KIT_ROOT, Course, Task, load_course
 
 __all__ = ["Score", "TaskScore", "TestResult", "check", "run_graded", "run_tests", "score"]
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    name: str
+    exercise: str | None
+    task: int | None
+    status: str  # pass | fail | error | timeout | skipped
+    message: str = ""
+    duration: float = 0.0
+    visibility: str = "visible"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the instructor should look at; the exercise it concerns earned nothing."""
+
+    exercise: str | None
+    reason: str
+
+
+@dataclass
+class RunOutcome:
+    results: list[TestResult]
+    flags: list[Flag] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    output: str = ""
+    listed: list[dict[str, Any]] = field(default_factory=list)  # every collected test
+    import_errors: dict[str, str] = field(default_factory=dict)  # exercise → why it broke
+    confinement: str = ""
 
 
 @dataclass
@@ -73,32 +114,84 @@ def run_graded(
     run_ids: Sequence[str] | None = None,
     include_hidden: bool = False,
     limits: Limits | None = None,
-    shards: int = 2,
-    scratch: Path | None = None,
-    guard: Callable[[], list[str]] | None = None,
 ) -> RunOutcome:
     """List the graded tests of ``exercise_ids`` (all by default) and run those of ``run_ids``
     (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``."""
     course = course_at(kit_root)
     config = load_config(kit_root)
+    limits = limits or config.limits
     ids = list(exercise_ids or [e.id for e in course.exercises])
-    solutions = KIT_ROOT / "solutions"
-    inside_solutions = impl_folder.resolve().is_relative_to(solutions.resolve())
-    spec = RunSpec(
-        kit_root=kit_root,
-        impl_folder=impl_folder,
-        course=course,
-        collect=ids,
-        run=list(run_ids if run_ids is not None else ids),
-        limits=limits or config.limits,
-        hidden_dir=config.hidden_dir if include_hidden else None,
-        # The reference answers stay out of reach, wherever the kit that grades lives.
-        unreadable=[] if inside_solutions or not solutions.is_dir() else [solutions],
-        shards=shards,
-        scratch=scratch,
-        guard=guard,
+    run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
+    private = Path(tempfile.mkdtemp(prefix="stepup-judge-"))  # 0700: the grader's alone
+    out = private / "judge.jsonl"
+    command = [sys.executable, "-m", "course_app.grading.judge", f"--impl={impl_folder}"]
+    command += [f"--out={out}", f"--collect={','.join(ids)}", f"--run={','.join(run)}"]
+    command += [f"--limits={json.dumps(asdict(limits))}"]
+    if include_hidden:
+        command.append(f"--hidden={config.hidden_dir}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
+    env |= {
+        "PYTHONPATH": str(kit_root),
+        "STEPUP_KIT_ROOT": str(kit_root),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # third-party plugins cost seconds to load
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    problems: list[str] = []
+    with (private / "judge.log").open("wb") as log:
+        judge = subprocess.Popen(
+            command,
+            cwd=kit_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            judge.wait(timeout=limits.overall_timeout)
+        except subprocess.TimeoutExpired:
+            problems.append(f"the overall time limit of {limits.overall_timeout:g} s was reached")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(judge.pid, signal.SIGKILL)  # the submission process dies with it
+            judge.wait()
+    outcome = read_outcome(out, course, run, problems)
+    if not outcome.listed:
+        log_text = (private / "judge.log").read_text(encoding="utf-8", errors="replace")
+        outcome.problems.append("the graded tests did not run:\n" + log_text[-2000:])
+    shutil.rmtree(private, ignore_errors=True)
+    return outcome
+
+
+def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]) -> RunOutcome:
+    """Turn the judge's lines into an outcome; a test that never reported did not pass."""
+    outcome = RunOutcome([], problems=problems)
+    results: dict[str, TestResult] = {}
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    for line in text.splitlines():
+        event = json.loads(line)
+        kind = event.pop("event")
+        if kind == "collected":
+            outcome.listed = event["tests"]
+        elif kind == "result":
+            results[event["nodeid"]] = TestResult(**event)
+        elif kind == "subject":
+            outcome.import_errors = event["broken"]
+            outcome.output = event["output"]
+            outcome.confinement = event["confinement"]
+            outcome.flags += [Flag(None, f"the submission {v}") for v in event["violations"]]
+    order = [e.id for e in course.exercises]
+    why = "not run: " + (problems[0] if problems else "no result was reported for this test")
+    for test in outcome.listed:
+        if test["exercise"] in run and test["nodeid"] not in results:
+            results[test["nodeid"]] = TestResult(
+                **test, status="timeout" if problems else "error", message=why
+            )
+    ran = [r for r in results.values() if r.status != "not run"]
+    outcome.results = sorted(
+        ran, key=lambda r: order.index(r.exercise) if r.exercise in order else 99
     )
-    return run(spec)
+    return outcome
 
 
 def run_tests(

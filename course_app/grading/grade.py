@@ -1,19 +1,21 @@
 """``stepup grade``: one submission in, one canonical results file (and its adapters) out.
 
-The submission's exercise files are laid over a throwaway copy of the kit that has no
-``solutions/``; the graded tests (hidden ones included) run against them through the same
-engine as ``stepup check``. Whatever the submission does, the result is a valid results file:
-an "error" result with a plain message when nothing could run, never a traceback.
+The submission's exercise files are copied, as bytes, into a folder of their own; the graded
+tests (hidden ones included) run against them through the same engine as ``stepup check``,
+whose submission process sees that folder and nothing else of the kit. Whatever the submission
+does, the result is a valid results file: an "error" result with a plain message when nothing
+could run, never a traceback.
 """
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from course_app.grading import results, sandbox
+from course_app.grading import results
 from course_app.grading.config import Limits, load_config
-from course_app.grading.engine import course_at, run_graded, score
-from course_app.grading.runner import TestResult
+from course_app.grading.engine import TestResult, course_at, run_graded, score
 from course_app.grading.submission import SubmissionError, free_text, read_submission, syntax_error
 from course_app.manifest import KIT_ROOT
 
@@ -22,7 +24,6 @@ def grade(
     submission: Path,
     kit_root: Path = KIT_ROOT,
     limits: Limits | None = None,
-    shards: int = 2,
 ) -> dict[str, Any]:
     """Grade ``submission`` (a folder or a zip) and return the canonical results dict."""
     started = time.monotonic()
@@ -74,22 +75,22 @@ def grade(
             notes=intake.notes,
         )
 
-    box = sandbox.build(
-        kit_root, {e.file: intake.files[e.file] for e in course.exercises if e.id in runnable}
-    )
+    folder = Path(tempfile.mkdtemp(prefix="stepup-submission-")) / "exercises"
+    folder.mkdir(mode=0o755)
+    folder.parent.chmod(0o755)  # the submission process may run as another user
+    for exercise in course.exercises:
+        if exercise.id in runnable:
+            (folder / exercise.file).write_bytes(intake.files[exercise.file])
     try:
         outcome = run_graded(
-            box.exercises,
-            kit_root=box.kit,
+            folder,
+            kit_root=kit_root,
             run_ids=runnable,
             include_hidden=True,
             limits=limits or config.limits,
-            shards=shards,
-            scratch=box.scratch,
-            guard=box.verify,
         )
     finally:
-        box.remove()
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
     messages |= outcome.import_errors
     for flag in outcome.flags:
@@ -121,7 +122,7 @@ def grade(
         results=found,
         exercise_messages=messages,
         flags=outcome.flags,
-        notes=intake.notes + outcome.problems,
+        notes=intake.notes + outcome.problems + [f"confinement: {outcome.confinement or 'none'}"],
         execution_time=time.monotonic() - started,
         error=error,
     )

@@ -9,8 +9,7 @@ task's points (``max_points``), and ``points`` is that share when the whole task
 from datetime import UTC, datetime
 from typing import Any
 
-from course_app.grading.engine import Score
-from course_app.grading.runner import Flag, TestResult
+from course_app.grading.engine import Flag, Score, TestResult
 from course_app.manifest import Course
 
 SCHEMA_ID = "stepup-results/1"

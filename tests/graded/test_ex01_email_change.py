@@ -1,16 +1,16 @@
 """Graded tests for exercise 1: step-up on email change (``PUT /me/email``)."""
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 
 from course_app.grading.expect import expect, expect_error, expect_status
+from course_app.grading.lab import Clocks
 from course_app.testing import PASSWORD, Lab, path_of
 
 task = pytest.mark.task
 
 
 @pytest.fixture
-def lab(make_lab, clock: FrozenDateTimeFactory) -> Lab:
+def lab(make_lab, clock: Clocks) -> Lab:
     return make_lab("ex01")
 
 
@@ -65,7 +65,7 @@ def test_confirmed_session_may_change_the_email(lab: Lab) -> None:
 
 
 @task("ex01", 1)
-def test_the_window_lasts_exactly_five_minutes(lab: Lab, clock: FrozenDateTimeFactory) -> None:
+def test_the_window_lasts_exactly_five_minutes(lab: Lab, clock: Clocks) -> None:
     alice = lab.person("alice@example.com", PASSWORD)
     confirm(alice)
     clock.tick(300)

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 import pytest
-from fastapi.testclient import TestClient
-from freezegun.api import FrozenDateTimeFactory
+from httpx import Client
 
 from course_app.grading.expect import expect, expect_error, expect_status
+from course_app.grading.lab import Clocks
 from course_app.security.tokens import hash_token
 from course_app.testing import PASSWORD, Lab
 
@@ -17,17 +17,17 @@ task = pytest.mark.task
 class Acme:
     lab: Lab
     org_id: int
-    owner: TestClient
-    admin: TestClient
-    member: TestClient
-    outsider: TestClient
+    owner: Client
+    admin: Client
+    member: Client
+    outsider: Client
 
     def keys(self) -> list:
         return self.lab.query("SELECT * FROM api_keys WHERE org_id = ?", self.org_id)
 
 
 @pytest.fixture
-def acme(make_lab, clock: FrozenDateTimeFactory) -> Acme:
+def acme(make_lab, clock: Clocks) -> Acme:
     lab = make_lab("ex02")
     owner = lab.person("alice@example.com")
     org_id = lab.create_org(owner, "Acme")
@@ -39,7 +39,7 @@ def acme(make_lab, clock: FrozenDateTimeFactory) -> Acme:
     return Acme(lab, org_id, owner, admin, member, outsider)
 
 
-def confirm(client: TestClient) -> None:
+def confirm(client: Client) -> None:
     expect_status(client.post("/auth/confirm", json={"password": PASSWORD}), 200, "confirming")
 
 

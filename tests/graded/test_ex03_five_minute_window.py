@@ -1,90 +1,125 @@
-"""Graded tests for exercise 3: the client that plays the frontend's modal and retry."""
+"""Graded tests for exercise 3: the client that plays the frontend's modal and retry.
 
-from collections.abc import Callable
+The student's client runs in the submission process and talks to the judge's own reference
+app; what the judge believes comes from that app's request log and from the dialog it answers
+itself (every prompt is a question to the judge), never from what the client reports.
+"""
+
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, Request
-from fastapi.testclient import TestClient
-from freezegun.api import FrozenDateTimeFactory
 
 from course_app.deps import RecentAuth
 from course_app.errors import ReauthRequired
 from course_app.grading.expect import expect, expect_status
-from course_app.impl import Implementation
+from course_app.grading.lab import Clocks, Failed, ReferenceServer, RemoteClient, Student
+from course_app.grading.subject import Subject
+from course_app.manifest import KIT_ROOT
 from course_app.testing import PASSWORD, Lab, Modal
+from course_app.timetravel import frozen_clock
 
 task = pytest.mark.task
+CHALLENGE = {"code": "reauth_required", "methods": ["password"], "max_age": 300}
 
 
-class Echo:
-    """A guarded route that records what reached it, to see what a retry carries."""
+def echo_router() -> APIRouter:
+    """Guarded routes whose requests the server's log records, to see what a retry carries."""
+    router = APIRouter()
 
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, str]] = []
-        self.router = APIRouter()
+    @router.api_route("/lab/echo", methods=["POST", "PUT", "PATCH", "DELETE"])
+    async def echo(request: Request, _: RecentAuth) -> dict[str, str]:
+        return {"ok": "yes", "seen": request.headers.get("x-trace", "")}
 
-        @self.router.api_route("/lab/echo", methods=["POST", "PUT", "PATCH", "DELETE"])
-        async def echo(request: Request, _: RecentAuth) -> dict[str, str]:
-            self.seen.append((request.method, (await request.body()).decode(), request.url.query))
-            return {"ok": "yes"}
+    @router.post("/lab/never-recent")
+    async def never_recent() -> None:
+        # Refuses even a fresh confirmation: a client must retry once, then give up.
+        raise ReauthRequired(300, ["password"])
 
-        @self.router.post("/lab/never-recent")
-        async def never_recent(request: Request) -> None:
-            # Refuses even a fresh confirmation: a client must retry once, then give up.
-            self.seen.append((request.method, (await request.body()).decode(), request.url.query))
-            raise ReauthRequired(300, ["password"])
+    return router
 
 
-@pytest.fixture
-def echo() -> Echo:
-    return Echo()
-
-
-@pytest.fixture
-def lab(make_lab, echo: Echo, clock: FrozenDateTimeFactory) -> Lab:
-    lab = make_lab()  # only reference routes: ex03 must not depend on exercises 1 and 2
-    lab.app.include_router(echo.router)
-    return lab
+@pytest.fixture(scope="session")
+def server(subject: Subject) -> Iterator[ReferenceServer]:
+    server = ReferenceServer(subject, KIT_ROOT)
+    server.app.include_router(echo_router())
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def student(impl: Implementation) -> Callable[[str], Any]:
-    """``student("StepUpClient")``: a name from the exercise file, loaded once per test."""
-    module = impl.load("ex03")
-    return lambda name: impl.get("ex03", name, module)
+def lab(server: ReferenceServer, clock: Clocks) -> Iterator[Lab]:
+    """The judge's reference app (ex03 must not depend on exercises 1 and 2), frozen clock."""
+    with frozen_clock() as local:
+        clock.local = local
+        lab = server.fresh()
+        yield lab
+        lab.close()
 
 
-def client_for(student, http: TestClient, modal: Modal, **kwargs: Any):
-    return student("StepUpClient")(http, modal, **kwargs)
+@pytest.fixture
+def student(student_of: Callable[[str], Student]) -> Student:
+    return student_of("ex03")
+
+
+def client_for(
+    student: Student, server: ReferenceServer, http: httpx.Client, modal: Modal, **kwargs: Any
+) -> RemoteClient:
+    return student.client(http, server, modal, **kwargs)
+
+
+def echoed(server: ReferenceServer) -> list[tuple[str, str, str]]:
+    return [(s.method, s.body, s.query) for s in server.log.seen if s.path == "/lab/echo"]
 
 
 # --- task 1: recognise a challenge -------------------------------------------------------------
 
 
 @task("ex03", 1)
-def test_a_reauth_403_from_the_server_is_a_challenge(lab: Lab, student) -> None:
+def test_a_reauth_403_from_the_server_is_a_challenge(lab: Lab, student: Student) -> None:
     alice = lab.person("alice@example.com")
     r = alice.post("/me/2fa/setup")
     expect_status(r, 403, "setup: POST /me/2fa/setup unconfirmed", "reauth_required")
-    expect(student("needs_step_up")(r) is True, "needs_step_up() said False to 403 reauth_required")
+    verdict = student.call("needs_step_up", response=r)
+    expect(verdict is True, f"needs_step_up() said {verdict!r} to 403 reauth_required")
+
+
+@task("ex03", 1)
+def test_the_code_decides_not_the_wording(student: Student) -> None:
+    reworded = httpx.Response(
+        403, json={"error": "Please confirm it's you", "code": "reauth_required"}
+    )
+    verdict = student.call("needs_step_up", response=reworded)
+    expect(
+        verdict is True,
+        f"needs_step_up() said {verdict!r} to 403 with code 'reauth_required' and another"
+        " message: the message is for people and may change, the code is for programs",
+    )
 
 
 @pytest.mark.parametrize(
     "response",
     [
         httpx.Response(403, json={"error": "Forbidden", "code": "forbidden"}),
+        httpx.Response(403, json={"error": "Re-authentication required", "code": "forbidden"}),
         httpx.Response(403, text="<html>Forbidden</html>"),
         httpx.Response(403, json=["reauth_required"]),
         httpx.Response(401, json={"error": "Authentication required"}),
         httpx.Response(200, json={"code": "reauth_required"}),
     ],
-    ids=["forbidden", "not-json", "json-list", "401", "200"],
+    ids=["forbidden", "reauth-wording-forbidden-code", "not-json", "json-list", "401", "200"],
 )
 @task("ex03", 1)
-def test_anything_else_is_not_a_challenge(student, response: httpx.Response) -> None:
-    verdict = student("needs_step_up")(response)
+def test_anything_else_is_not_a_challenge(student: Student, response: httpx.Response) -> None:
+    try:
+        verdict = student.call("needs_step_up", response=response)
+    except Failed as exc:
+        raise AssertionError(
+            f"needs_step_up() raised {exc.describe()} for {response.status_code}"
+            f" {response.text[:60]}; it should answer False"
+        ) from None
     expect(
         verdict is False,
         f"needs_step_up() said {verdict!r} to {response.status_code} {response.text[:60]};"
@@ -96,33 +131,66 @@ def test_anything_else_is_not_a_challenge(student, response: httpx.Response) -> 
 
 
 @task("ex03", 2)
-def test_confirm_identity_posts_the_modals_answer(lab: Lab, student) -> None:
+def test_confirm_identity_posts_the_modals_answer(
+    lab: Lab, student: Student, server: ReferenceServer
+) -> None:
     alice = lab.person("alice@example.com")
     modal = Modal()
-    client = client_for(student, alice, modal)
-    client.confirm_identity({"code": "reauth_required", "methods": ["password"], "max_age": 300})
+    client = client_for(student, server, alice, modal)
+    client.confirm_identity(CHALLENGE)
+    expect(
+        len(modal.challenges) == 1, f"the dialog was asked {len(modal.challenges)} times, not once"
+    )
     expect(client.prompts == 1, f"prompts should be 1 after one confirmation, got {client.prompts}")
     me = expect_status(alice.get("/me"), 200, "GET /me after confirm_identity()")
     expect(me["reauth"]["recent"] is True, "the session is not confirmed after confirm_identity()")
 
 
 @task("ex03", 2)
-def test_a_wrong_answer_asks_again_within_the_same_prompt(lab: Lab, student) -> None:
+def test_a_wrong_answer_asks_again_within_the_same_prompt(
+    lab: Lab, student: Student, server: ReferenceServer
+) -> None:
     alice = lab.person("alice@example.com")
     modal = Modal({"password": "wrong password"}, {"password": PASSWORD})
-    client = client_for(student, alice, modal)
-    client.confirm_identity({"code": "reauth_required", "methods": ["password"], "max_age": 300})
-    expect(len(modal.challenges) == 2, f"the modal was asked {len(modal.challenges)} times, not 2")
-    expect(client.prompts == 1, f"one modal with two tries is one prompt; got {client.prompts}")
+    client = client_for(student, server, alice, modal)
+    client.confirm_identity(CHALLENGE)
+    expect(len(modal.challenges) == 2, f"the dialog was asked {len(modal.challenges)} times, not 2")
+    expect(client.prompts == 1, f"one dialog with two tries is one prompt; got {client.prompts}")
 
 
 @task("ex03", 2)
-def test_always_wrong_gives_up_with_a_clear_error(lab: Lab, student) -> None:
+def test_the_last_allowed_try_still_counts(
+    lab: Lab, student: Student, server: ReferenceServer
+) -> None:
+    alice = lab.person("alice@example.com")
+    wrong = {"password": "wrong password"}
+    modal = Modal(wrong, wrong, {"password": PASSWORD})
+    client = client_for(student, server, alice, modal, max_attempts=3)
+    try:
+        client.confirm_identity(CHALLENGE)
+    except Failed as exc:
+        raise AssertionError(
+            f"with max_attempts=3, two wrong answers and then the right one, confirm_identity()"
+            f" gave up ({exc.describe()}) after asking {len(modal.challenges)} times"
+        ) from None
+    expect(server.log.confirmations() == 3, "expected three POST /auth/confirm, one per try")
+    me = expect_status(alice.get("/me"), 200, "GET /me after the third try")
+    expect(me["reauth"]["recent"] is True, "the third, right answer did not confirm the session")
+
+
+@task("ex03", 2)
+def test_always_wrong_gives_up_with_a_clear_error(
+    lab: Lab, student: Student, server: ReferenceServer
+) -> None:
     alice = lab.person("alice@example.com")
     modal = Modal({"password": "wrong password"})
-    client = client_for(student, alice, modal, max_attempts=3)
-    with pytest.raises(student("StepUpFailed")) as failure:
+    client = client_for(student, server, alice, modal, max_attempts=3)
+    with pytest.raises(Failed) as failure:
         client.confirm_identity({"code": "reauth_required", "methods": ["password"]})
+    expect(
+        "StepUpFailed" in failure.value.classes,
+        f"confirm_identity() should raise StepUpFailed, not {failure.value.describe()}",
+    )
     expect(len(modal.challenges) <= 3, f"asked {len(modal.challenges)} times with max_attempts=3")
     expect(
         "Invalid credentials" in str(failure.value),
@@ -135,14 +203,13 @@ def test_always_wrong_gives_up_with_a_clear_error(lab: Lab, student) -> None:
 
 @task("ex03", 3)
 def test_three_actions_within_five_minutes_prompt_once(
-    lab: Lab, student, echo: Echo, clock: FrozenDateTimeFactory
+    lab: Lab, student: Student, server: ReferenceServer, clock: Clocks
 ) -> None:
     alice = lab.person("alice@example.com")
     phone = lab.client()
     lab.login(phone, "alice@example.com", PASSWORD)
     phone_id = next(s["id"] for s in alice.get("/me/sessions").json() if not s["current"])
-    modal = Modal()
-    client = client_for(student, alice, modal)
+    client = client_for(student, server, alice, Modal())
 
     r = client.request("POST", "/me/2fa/setup")  # +0: prompts, then retried
     expect_status(r, 200, "POST /me/2fa/setup through StepUpClient (stale session)")
@@ -152,60 +219,95 @@ def test_three_actions_within_five_minutes_prompt_once(
     clock.tick(179)  # +4 min 59 s
     r = client.request("POST", "/lab/echo", json={"n": 3})
     expect_status(r, 200, "a third sensitive action 4 min 59 s after confirming")
-    expect(client.prompts == 1, f"three actions within 5 minutes prompted {client.prompts} times")
+    prompts = server.log.prompts()
+    expect(
+        prompts == 1,
+        f"three actions within 5 minutes opened the dialog {prompts} times; expected 1",
+    )
 
     clock.tick(2)  # 5 min 1 s after the confirmation: the window has closed
     r = client.request("POST", "/me/2fa/setup")
     expect_status(r, 200, "POST /me/2fa/setup 5 min 1 s after confirming")
+    prompts = server.log.prompts()
     expect(
-        client.prompts == 2, f"after the window closed, prompts should be 2, got {client.prompts}"
+        prompts == 2,
+        f"after the window closed, the dialog should have opened twice in all, not {prompts} times",
+    )
+    expect(
+        client.prompts == 2,
+        f"the client's own count says {client.prompts}; the dialog opened twice",
     )
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"json": {"email": "new@example.com", "n": 1}},
+        {"content": b"raw body", "headers": {"content-type": "application/json"}},
+        {"params": {"q": "1"}, "json": {"n": 2}},
+        {"json": {"n": 3}, "headers": {"x-trace": "t-42"}},
+    ],
+    ids=["json", "content", "params", "headers"],
+)
 @task("ex03", 3)
-def test_the_retry_carries_the_original_method_url_and_body(lab: Lab, student, echo: Echo) -> None:
+def test_the_retry_carries_the_original_request(
+    lab: Lab, student: Student, server: ReferenceServer, kwargs: dict[str, Any]
+) -> None:
     alice = lab.person("alice@example.com")
-    client = client_for(student, alice, Modal())
-    r = client.request("PUT", "/lab/echo?q=1", json={"email": "new@example.com", "n": 1})
-    expect_status(r, 200, "PUT /lab/echo?q=1 through StepUpClient (stale session)")
-    expect(
-        echo.seen == [("PUT", '{"email":"new@example.com","n":1}', "q=1")],
-        f"the guarded route received {echo.seen}; expected the original PUT, body and query once",
+    client = client_for(student, server, alice, Modal())
+    r = client.request("PUT", "/lab/echo", **kwargs)
+    expect_status(
+        r, 200, f"PUT /lab/echo with {sorted(kwargs)} through StepUpClient (stale session)"
     )
+    first, retry = echoed(server)[0], echoed(server)[-1]
+    expect(
+        len(echoed(server)) == 2 and retry == first,
+        f"the guarded route received {echoed(server)}; the retry should repeat the first request"
+        f" exactly (method, body and query), but the retry lost part of it",
+    )
+    if "headers" in kwargs and "x-trace" in kwargs["headers"]:
+        expect(
+            "t-42" in r.text, f"the retry lost the request's headers: the route answered {r.text}"
+        )
 
 
 @task("ex03", 3)
-def test_no_prompt_inside_the_window(lab: Lab, student, echo: Echo) -> None:
+def test_no_prompt_inside_the_window(lab: Lab, student: Student, server: ReferenceServer) -> None:
     alice = lab.person("alice@example.com")
     expect_status(alice.post("/auth/confirm", json={"password": PASSWORD}), 200, "confirming")
-    client = client_for(student, alice, Modal())
+    modal = Modal()
+    client = client_for(student, server, alice, modal)
     r = client.request("POST", "/lab/echo", json={"n": 1})
     expect_status(r, 200, "a sensitive action right after confirming")
-    expect(client.prompts == 0, f"prompted {client.prompts} times inside an open window")
-    expect(len(echo.seen) == 1, f"the request was sent {len(echo.seen)} times, not once")
+    expect(
+        modal.challenges == [],
+        f"the dialog opened {len(modal.challenges)} times inside an open window; expected 0",
+    )
+    expect(len(echoed(server)) == 1, f"the request was sent {len(echoed(server))} times, not once")
 
 
 @task("ex03", 3)
-def test_forbidden_is_returned_without_a_prompt_or_retry(lab: Lab, student) -> None:
+def test_forbidden_is_returned_without_a_prompt_or_retry(
+    lab: Lab, student: Student, server: ReferenceServer
+) -> None:
     owner = lab.person("alice@example.com")
     org_id = lab.create_org(owner)
     bob = lab.person("bob@example.com")
     lab.add_member(owner, org_id, "bob@example.com")
     modal = Modal()
-    client = client_for(student, bob, modal)
+    client = client_for(student, server, bob, modal)
     r = client.request("PUT", f"/orgs/{org_id}/verified-domain", json={"domain": "acme.test"})
     expect_status(r, 403, "a member setting the org's domain through StepUpClient", "forbidden")
-    expect(modal.challenges == [], "a 403 'forbidden' opened the modal: asking cannot fix it")
+    expect(modal.challenges == [], "a 403 'forbidden' opened the dialog: asking cannot fix it")
 
 
 @task("ex03", 3)
-def test_the_retry_happens_once(lab: Lab, student, echo: Echo) -> None:
+def test_the_retry_happens_once(lab: Lab, student: Student, server: ReferenceServer) -> None:
     alice = lab.person("alice@example.com")
     modal = Modal()
-    client = client_for(student, alice, modal)
+    client = client_for(student, server, alice, modal)
     r = client.request("POST", "/lab/never-recent", json={"n": 1})
     expect_status(r, 403, "a route that keeps answering 403 reauth_required", "reauth_required")
-    expect(
-        len(echo.seen) == 2, f"the route was called {len(echo.seen)} times: once, then one retry"
-    )
-    expect(len(modal.challenges) == 1, f"the modal opened {len(modal.challenges)} times, not once")
+    calls = sum(s.path == "/lab/never-recent" for s in server.log.seen)
+    expect(calls == 2, f"the route was called {calls} times: once, then one retry")
+    expect(len(modal.challenges) == 1, f"the dialog opened {len(modal.challenges)} times, not once")

@@ -5,10 +5,12 @@ two possible answers per statement, a key in this file would give the answers aw
 free-text ``EXPLANATION`` is recorded by the grader for the instructor and not scored.
 """
 
+from collections.abc import Callable
+
 import pytest
 
 from course_app.grading.expect import expect
-from course_app.impl import Implementation
+from course_app.grading.lab import Student
 
 STATEMENT_IDS = {
     "inbox_unproven",
@@ -23,9 +25,11 @@ STATEMENT_IDS = {
 
 
 @pytest.fixture
-def answers(impl: Implementation) -> dict:
-    found = impl.get("ex04", "ANSWERS")
-    expect(isinstance(found, dict), f"ANSWERS should be a dict, not {type(found).__name__}")
+def answers(student_of: Callable[[str], Student]) -> dict:
+    """``ANSWERS`` as plain data, read in the submission process."""
+    found = student_of("ex04").read("ANSWERS").get("ANSWERS")
+    expect(found is not None, "exercises/ex04_why_reset_email_verified.py has no ANSWERS")
+    expect(isinstance(found, dict) and "type" not in found, f"ANSWERS should be a dict: {found}")
     return found
 
 

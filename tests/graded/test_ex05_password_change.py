@@ -2,10 +2,10 @@
 (``PUT /me/password``)."""
 
 import pytest
-from fastapi.testclient import TestClient
-from freezegun.api import FrozenDateTimeFactory
+from httpx import Client
 
 from course_app.grading.expect import expect, expect_status
+from course_app.grading.lab import Clocks
 from course_app.sessions import COOKIE
 from course_app.testing import PASSWORD, Lab
 
@@ -16,16 +16,16 @@ DONE = "Password changed. All other sessions have been revoked."
 
 
 @pytest.fixture
-def lab(make_lab, clock: FrozenDateTimeFactory) -> Lab:
+def lab(make_lab, clock: Clocks) -> Lab:
     return make_lab("ex05")
 
 
-def confirm(client: TestClient) -> None:
+def confirm(client: Client) -> None:
     r = client.post("/auth/confirm", json={"password": PASSWORD})
     expect_status(r, 200, "POST /auth/confirm with the right password")
 
 
-def change(client: TestClient, password: str = NEW):
+def change(client: Client, password: str = NEW):
     return client.put("/me/password", json={"new_password": password})
 
 
@@ -35,14 +35,14 @@ def can_sign_in(lab: Lab, password: str) -> bool:
     return r.status_code == 200
 
 
-def second_session(lab: Lab) -> TestClient:
+def second_session(lab: Lab) -> Client:
     """Alice signed in on another device."""
     other = lab.client()
     lab.login(other, ALICE, PASSWORD)
     return other
 
 
-def with_cookie(lab: Lab, token: str) -> TestClient:
+def with_cookie(lab: Lab, token: str) -> Client:
     """A browser that presents ``token`` as its session cookie."""
     client = lab.client()
     client.cookies.set(COOKIE, token)
@@ -88,7 +88,7 @@ def test_a_confirmed_session_may_change_the_password(lab: Lab) -> None:
 
 
 @task("ex05", 1)
-def test_the_window_closes_after_five_minutes(lab: Lab, clock: FrozenDateTimeFactory) -> None:
+def test_the_window_closes_after_five_minutes(lab: Lab, clock: Clocks) -> None:
     alice = lab.person(ALICE)
     confirm(alice)
     clock.tick(301)
@@ -182,7 +182,7 @@ def test_the_account_is_told(lab: Lab) -> None:
 
 
 @task("ex05", 3)
-def test_the_change_does_not_extend_the_window(lab: Lab, clock: FrozenDateTimeFactory) -> None:
+def test_the_change_does_not_extend_the_window(lab: Lab, clock: Clocks) -> None:
     alice = lab.person(ALICE)
     confirm(alice)
     window = expect_status(alice.get("/me"), 200, "GET /me after confirming")["reauth"]

@@ -5,16 +5,16 @@ characters, where a rule that counts characters lets through what bcrypt cannot 
 """
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 
 from course_app.grading.expect import expect, expect_status
+from course_app.grading.lab import Clocks
 from course_app.testing import PASSWORD, Lab
 
 ALICE = "alice@example.com"
 
 
 @pytest.fixture
-def lab(make_lab, clock: FrozenDateTimeFactory) -> Lab:
+def lab(make_lab, clock: Clocks) -> Lab:
     return make_lab("ex05")
 
 

@@ -1,0 +1,145 @@
+"""How the submission process is confined: by the operating system, never by Python.
+
+- ``bwrap`` (root, Debian's ``bubblewrap`` installed and working): new PID, network, IPC and
+  UTS namespaces and a mount namespace that holds only read-only system and Python folders,
+  the app's code, the submission's own files and one writable scratch folder; inside it the
+  process drops to ``nobody`` with ``setpriv`` (no groups, no capabilities, no new privileges),
+  and it dies with the judge (``--die-with-parent``), its detached children included.
+- ``user`` (root without a working bubblewrap, e.g. a container that forbids namespaces): the
+  process runs as ``nobody`` in its own session; the judge's files stay out of reach only where
+  they are not world-readable.
+- ``none`` (not root: a student's laptop): a separate process and nothing more. It protects
+  nobody but the student, and the code path is the same.
+"""
+
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+NOBODY = 65534
+MiB = 1 << 20
+MODES = ("bwrap", "user", "none")
+SYSTEM_FOLDERS = ("/usr", "/etc/alternatives", "/etc/ssl")
+USR_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are on the host, and where the submission process sees them."""
+
+    code: Path  # the folder holding ``course_app`` and ``course.toml`` (read-only)
+    exercises: Path  # the submission's exercise files (read-only)
+    scratch: Path  # the one writable folder
+    shared: Path | None = None  # a folder of the judge's sockets (reachable, not writable)
+
+
+@dataclass(frozen=True)
+class Confinement:
+    mode: str
+
+    def command(self, layout: Layout, argv: Sequence[str]) -> tuple[list[str], Layout]:
+        """The command line that runs ``argv`` confined, and the layout as seen inside."""
+        if self.mode != "bwrap":
+            return list(argv), layout
+        inside = Layout(Path("/kit"), Path("/submission"), Path("/scratch"), Path("/judge"))
+        args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+        args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        for folder in SYSTEM_FOLDERS:
+            args += ["--ro-bind-try", folder, folder]
+        for link, target in USR_LINKS.items():
+            if os.path.islink(link):
+                args += ["--symlink", target, link]
+            elif os.path.isdir(link):
+                args += ["--ro-bind", link, link]
+        for folder in python_folders():
+            args += [*_parents(folder), "--ro-bind", str(folder), str(folder)]
+        args += ["--perms", "0755", "--dir", "/kit"]
+        args += ["--ro-bind", str(layout.code / "course_app"), "/kit/course_app"]
+        args += ["--ro-bind", str(layout.code / "course.toml"), "/kit/course.toml"]
+        args += ["--ro-bind", str(layout.exercises), str(inside.exercises)]
+        args += ["--bind", str(layout.scratch), str(inside.scratch)]
+        if layout.shared is not None:
+            args += ["--bind", str(layout.shared), str(inside.shared)]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/scratch"]
+        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        return [*args, "--", *drop, *argv], inside
+
+    def prepare(self, scratch: Path) -> None:
+        """Give the scratch folder to the user the process runs as."""
+        if self.mode != "none":
+            os.chown(scratch, NOBODY, NOBODY)
+            scratch.chmod(0o700)
+
+    def preexec(self, memory_mb: int, file_size_mb: int) -> Callable[[], None]:
+        """Runs in the child between fork and exec: limits, then (``user``) the uid."""
+        memory, fsize = memory_mb * MiB, file_size_mb * MiB
+        mode = self.mode
+
+        def apply() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if mode != "none":
+                resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+            if mode == "user":
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+
+        return apply
+
+
+def python_folders() -> list[Path]:
+    """The interpreter's own folders: the virtualenv and the Python it was made from."""
+    folders = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    executable = Path(sys.executable).resolve()
+    if not any(executable.is_relative_to(f) for f in folders):
+        folders.add(executable.parent)
+    # One bind for nested folders: the outer one already holds the inner.
+    return sorted(f for f in folders if not any(f != o and f.is_relative_to(o) for o in folders))
+
+
+def _parents(folder: Path) -> list[str]:
+    """bwrap makes missing mount points 0700; walking through them needs 0755."""
+    args: list[str] = []
+    for parent in reversed(folder.parents[:-1]):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+@functools.cache
+def detect(wanted: str | None = None) -> Confinement:
+    """The strongest confinement this machine offers (``STEPUP_CONFINE`` may ask for less)."""
+    wanted = wanted or os.environ.get("STEPUP_CONFINE") or "auto"
+    if wanted not in (*MODES, "auto"):
+        raise ValueError(f"STEPUP_CONFINE must be one of {MODES} or auto, not {wanted!r}")
+    if os.geteuid() != 0:
+        return Confinement("none")
+    if wanted in ("auto", "bwrap") and _bwrap_works():
+        return Confinement("bwrap")
+    if wanted == "none":
+        return Confinement("none")
+    return Confinement("user")
+
+
+def _bwrap_works() -> bool:
+    if not (shutil.which("bwrap") and shutil.which("setpriv")):
+        return False
+    probe = Confinement("bwrap")
+    with tempfile.TemporaryDirectory(prefix="stepup-probe-") as folder:
+        empty = Path(folder)
+        layout = Layout(Path(__file__).resolve().parents[2], empty, empty)
+        argv, _ = probe.command(layout, [sys.executable, "-c", "pass"])
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return done.returncode == 0

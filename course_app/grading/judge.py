@@ -1,0 +1,142 @@
+"""The judge: ``python -m course_app.grading.judge``, pytest over the graded tests.
+
+It never imports a student's file: the graded tests drive a submission process (see
+``tests/graded/conftest.py``). What it writes is a JSON line per event into a file of the
+grader's that the submission process cannot reach: first every collected test, then one
+result per test as it ends (so an overall timeout still leaves the finished ones), then what
+it learnt about the submission (files that could not be used, protocol violations, output).
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+PREFIXES = ("AssertionError: ", "Failed: ", "SubjectTimeout: ", "SubjectCrashed: ")
+PREFIXES += ("SubjectError: ",)
+
+
+def first_line(report: pytest.TestReport) -> str:
+    """What a student reads: the first line of the failure, without the exception's name."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        text = str(report.longrepr[2])
+    else:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = crash.message if crash is not None else str(report.longrepr or "")
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            for prefix in PREFIXES:
+                line = line.removeprefix(prefix)
+            return line.removeprefix("Skipped: ")[:500]
+    return ""
+
+
+class Collector:
+    """The pytest plugin: lists the tests, runs those of ``run``, records every outcome."""
+
+    def __init__(self, out: IO[str], run: set[str], hidden_dir: str | None) -> None:
+        self.out = out
+        self.run = run
+        self.hidden = hidden_dir.rstrip("/") + "/" if hidden_dir else None
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def write(self, event: dict[str, Any]) -> None:
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        listed = []
+        for item in items:
+            marker = item.get_closest_marker("task")
+            exercise, task = (marker.args[0], marker.args[1]) if marker else (None, None)
+            visibility = (
+                "hidden" if self.hidden and item.nodeid.startswith(self.hidden) else "visible"
+            )
+            self.records[item.nodeid] = {
+                "nodeid": item.nodeid,
+                "name": item.name,
+                "exercise": exercise,
+                "task": task,
+                "visibility": visibility,
+            }
+            listed.append(self.records[item.nodeid])
+        self.write({"event": "collected", "tests": listed})
+        chosen = [i for i in items if self.records[i.nodeid]["exercise"] in self.run]
+        config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+        items[:] = chosen
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.records.get(report.nodeid)
+        if record is None or record.get("status", "pass") != "pass":
+            return
+        marked = dict(report.user_properties).get("stepup_status")
+        if report.failed:
+            status = marked or ("fail" if report.when == "call" else "error")
+        elif report.skipped:
+            status = "skipped"
+        elif report.when == "call":
+            status = "pass"
+        else:
+            return
+        record["status"] = status
+        record["message"] = first_line(report) if status != "pass" else ""
+        record["duration"] = round(record.get("duration", 0) + report.duration, 3)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        record = self.records.get(nodeid)
+        if record is not None and "status" in record:
+            self.write({"event": "result", **record})
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from course_app.grading.subject import SUBJECT
+
+        subject = session.config.stash.get(SUBJECT, None)
+        if subject is not None:
+            self.write(
+                {
+                    "event": "subject",
+                    "broken": subject.broken,
+                    "violations": subject.protocol_errors,
+                    "confinement": subject.confinement.mode,
+                    "output": subject.output(64 * 1024),
+                }
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_app.grading.judge")
+    parser.add_argument("--impl", required=True, help="the exercise files under test")
+    parser.add_argument("--out", required=True, help="the JSON-lines file to write")
+    parser.add_argument("--collect", required=True, help="exercise ids whose tests are listed")
+    parser.add_argument("--run", default="", help="exercise ids whose tests are run")
+    parser.add_argument("--hidden", default="", help="the hidden tests' folder, to include them")
+    parser.add_argument("--limits", default="", help="grading limits as JSON")
+    args = parser.parse_args(argv)
+
+    from course_app.manifest import KIT_ROOT
+
+    collect, run = args.collect.split(","), [e for e in args.run.split(",") if e]
+    folders = [KIT_ROOT / "tests" / "graded"] + ([KIT_ROOT / args.hidden] if args.hidden else [])
+    files = [str(p) for e in collect for f in folders for p in sorted(f.glob(f"test_{e}_*.py"))]
+    with Path(args.out).open("w", encoding="utf-8") as out:
+        collector = Collector(out, set(run), args.hidden or None)
+        options = ["-q", "--no-header", "-p", "no:cacheprovider", "--tb=short"]
+        options += [f"--impl={args.impl}", f"--stepup-exercises={','.join(run) or '-'}"]
+        if args.limits:
+            options.append(f"--stepup-limits={args.limits}")
+        code = pytest.main([*options, *files], plugins=[collector])
+    return 0 if code in (0, 1, 5) else int(code)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""What the graded tests hold: the judge's side of a submission, without its code.
+
+- :class:`RemoteLab`: the helpers of :class:`course_app.testing.Lab` (people, sign-in, mail,
+  database rows) against the student's app in the submission process, over HTTP.
+- :class:`ReferenceServer`: the judge's *own* reference app, for client exercises: the
+  student's client (in the submission process) talks to it, and its request log is what the
+  judge believes, never what the client says it did.
+- :class:`Student`: exercise functions and client methods called in the submission process;
+  the dialog's questions come back to the judge's :class:`course_app.testing.Modal`.
+- :class:`Clocks`: one ``tick`` for every frozen clock of a test.
+"""
+
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from freezegun.api import FrozenDateTimeFactory
+
+from course_app.app import create_app
+from course_app.grading.driver import pack
+from course_app.grading.subject import ORIGIN, Subject, SubjectError
+from course_app.impl import Implementation
+from course_app.testing import Lab, Modal, lab_settings
+
+Scope = MutableMapping[str, Any]
+
+
+@dataclass
+class RemoteLab(Lab):
+    """A :class:`Lab` whose app is the student's, in the submission process."""
+
+    subject: Subject | None = None
+    exercise: str = ""
+
+    @classmethod
+    def of(cls, subject: Subject, exercise: str) -> "RemoteLab":
+        settings = lab_settings(subject.scratch, origin=ORIGIN)
+        return cls(settings, FastAPI(), subject=subject, exercise=exercise)
+
+    def client(self) -> httpx.Client:  # type: ignore[override]
+        assert self.subject is not None
+        client = self.subject.http(self.exercise)
+        self.clients.append(client)  # type: ignore[arg-type]
+        return client
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the judge's own server saw it."""
+
+    method: str
+    path: str
+    query: str
+    body: str
+    status: int
+
+
+class RequestLog:
+    """ASGI middleware: every request and the status it got, in order."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.seen: list[Seen] = []
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The whole body first (a guard may answer before the route reads it), then replayed.
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+        query = scope.get("query_string", b"").decode("latin-1")
+        text = body.decode("utf-8", "replace")
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":  # logged before the client can see it
+                self.seen.append(
+                    Seen(scope["method"], scope["path"], query, text, message["status"])
+                )
+            await send(message)
+
+        await self.app(scope, replay, sending)
+
+    def prompts(self) -> int:
+        """How many times a dialog opened: each run of ``POST /auth/confirm`` is one."""
+        runs, previous = 0, False
+        for seen in self.seen:
+            confirming = (seen.method, seen.path) == ("POST", "/auth/confirm")
+            runs += confirming and not previous
+            previous = confirming
+        return runs
+
+    def confirmations(self) -> int:
+        return sum((s.method, s.path) == ("POST", "/auth/confirm") for s in self.seen)
+
+
+class ReferenceServer:
+    """The reference app (no student router) under uvicorn on a Unix socket in the judge."""
+
+    def __init__(self, subject: Subject, code: Path) -> None:
+        self.subject = subject
+        self.socket = subject.shared / "reference.sock"
+        self.folder = subject.work / "reference"
+        self.folder.mkdir(exist_ok=True)
+        # No exercise router is mounted, so no exercise file is ever imported here.
+        self.settings = lab_settings(self.folder, origin=ORIGIN)
+        self.app = create_app(self.settings, Implementation("none", code), [])
+        self.extra: dict[str, Any] = {}
+        self.log = RequestLog(self.app)
+        self.socket.unlink(missing_ok=True)
+        config = uvicorn.Config(
+            self.log, uds=str(self.socket), log_level="warning", lifespan="off", access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        threading.Thread(target=self.server.run, daemon=True).start()
+        while not self.server.started:
+            time.sleep(0.005)
+        self.socket.chmod(0o666)  # the submission process runs as another user
+
+    def fresh(self) -> Lab:
+        """A clean database and an empty log: the lab of one test."""
+        for suffix in ("-wal", "-shm", ""):
+            Path(f"{self.settings.db_path}{suffix}").unlink(missing_ok=True)
+        from course_app.db import init_db
+
+        init_db(self.settings.db_path)
+        self.log.seen.clear()
+        return LocalLab(self.settings, self.app, socket=self.socket)
+
+    def inside(self) -> str:
+        """The socket's path as the submission process sees it."""
+        inside = self.subject.inside
+        assert inside is not None and inside.shared is not None
+        return str(inside.shared / self.socket.name)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+@dataclass
+class LocalLab(Lab):
+    """A :class:`Lab` on the judge's reference server, reached over its socket."""
+
+    socket: Path = Path()
+
+    def client(self) -> httpx.Client:  # type: ignore[override]
+        client = httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.socket), verify=False),
+            base_url=ORIGIN,
+            headers={"origin": ORIGIN},
+        )
+        self.clients.append(client)  # type: ignore[arg-type]
+        return client
+
+
+class Failed(Exception):
+    """The student's code raised: ``classes`` are its exception's class names."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.raised = reply.get("raised", "an exception")
+        self.classes: list[str] = reply.get("classes", [])
+        self.at = reply.get("at", "")
+        super().__init__(reply.get("message", ""))
+
+    def describe(self) -> str:
+        where = f" at {self.at}" if self.at else ""
+        return f"{self.raised}{where}: {self}"
+
+
+@dataclass
+class Student:
+    """Exercise code, called in the submission process."""
+
+    subject: Subject
+    exercise: str
+
+    def __post_init__(self) -> None:
+        self.subject.usable()
+        if self.exercise in self.subject.broken:
+            raise SubjectError(self.subject.broken[self.exercise])
+
+    def read(self, *names: str) -> dict[str, Any]:
+        return self.reply(self.subject.command("read", exercise=self.exercise, names=list(names)))[
+            "values"
+        ]
+
+    def call(self, function: str, *args: Any, response: httpx.Response | None = None) -> Any:
+        """``function(response, *args)`` for a response described to the process."""
+        shape = None
+        if response is not None:
+            shape = {
+                "status": response.status_code,
+                "headers": dict(response.headers),
+                "content": response.content.decode("latin-1"),
+            }
+        reply = self.subject.command(
+            "call", exercise=self.exercise, function=function, args=list(args), response=shape
+        )
+        return self.reply(reply).get("value")
+
+    def client(
+        self, http: httpx.Client, server: ReferenceServer, modal: Modal, **kwargs: Any
+    ) -> "RemoteClient":
+        reply = self.subject.command(
+            "client",
+            exercise=self.exercise,
+            socket=server.inside(),
+            cookies=dict(http.cookies),
+            kwargs=kwargs,
+        )
+        self.reply(reply)
+        return RemoteClient(self, reply["client"], http, modal)
+
+    @staticmethod
+    def reply(reply: dict[str, Any]) -> dict[str, Any]:
+        if "raised" in reply:
+            raise Failed(reply)
+        if "error" in reply:
+            raise SubjectError(str(reply["error"]))
+        return reply
+
+
+@dataclass
+class RemoteClient:
+    """The student's ``StepUpClient``; the judge's own client ``http`` follows its cookies."""
+
+    student: Student
+    ident: int
+    http: httpx.Client
+    modal: Modal
+    prompts: Any = field(default=None)  # what the student's client counted
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        reply = self.student.subject.command(
+            "call",
+            on_modal=self.modal,
+            exercise=self.student.exercise,
+            client=self.ident,
+            function=method,
+            args=list(args),
+            kwargs=pack(kwargs),
+        )
+        self.prompts = reply.get("prompts", self.prompts)
+        for name, value in (reply.get("cookies") or {}).items():
+            self.http.cookies.set(name, value)
+        return Student.reply(reply)
+
+    def confirm_identity(self, challenge: dict[str, Any]) -> None:
+        self.call("confirm_identity", challenge)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        reply = self.call("request", method, url, **kwargs)
+        shape = reply.get("response")
+        if shape is None:
+            raise AssertionError(f"request() returned {reply.get('value')!r}, not a response")
+        return httpx.Response(shape["status"], text=shape["text"])
+
+
+@dataclass
+class Clocks:
+    """The submission's frozen clock, and the judge's own while its reference app runs."""
+
+    subject: Subject
+    local: FrozenDateTimeFactory | None = None
+
+    def tick(self, seconds: float) -> None:
+        Student.reply(self.subject.command("tick", seconds=seconds))
+        if self.local is not None:
+            self.local.tick(seconds)
