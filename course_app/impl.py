@@ -57,7 +57,7 @@ class Implementation:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # dataclasses and pydantic look their module up by name
         try:
-            spec.loader.exec_module(module)
+            self._run(spec.loader, module)
         except SyntaxError as exc:
             raise ImplementationError(
                 f"{shown} has a syntax error on line {exc.lineno}: {exc.msg}"
@@ -67,6 +67,16 @@ class Implementation:
                 f"{shown} failed to import: {type(exc).__name__}: {exc}"
             ) from exc
         return module
+
+    @staticmethod
+    def _run(loader: Any, module: ModuleType) -> None:
+        try:
+            loader.exec_module(module)
+        except BaseException:
+            # As importlib does: a module that failed is not kept, nor what it allocated.
+            sys.modules.pop(module.__name__, None)
+            module.__dict__.clear()
+            raise
 
     def get(self, exercise_id: str, attribute: str, module: ModuleType | None = None) -> Any:
         """``attribute`` of the exercise module (loaded now unless given), or a clear error."""

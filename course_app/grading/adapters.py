@@ -198,6 +198,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Write next to the target, then rename over it: a reader never sees half a file, and
     whatever was there before (a stray or forged file) is replaced whole."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(handle, 0o644)  # results are read by people and platforms, not only by us
     with os.fdopen(handle, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(temporary, path)

@@ -2,6 +2,7 @@
 each in its own worker process, with a progress bar and a gradebook CSV at the end."""
 
 import csv
+import io
 import multiprocessing
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from course_app.grading import adapters, results
 from course_app.grading.config import Limits
 from course_app.grading.engine import course_at
 from course_app.grading.grade import grade
+from course_app.grading.submission import printable
 from course_app.manifest import KIT_ROOT
 
 GRADEBOOK = "gradebook.csv"
@@ -36,7 +38,7 @@ def grade_one(
     except Exception as exc:  # a grader bug must not cost the rest of the class their grades
         found = results.failed(
             course_at(kit_root),
-            entry.name,
+            printable(entry.name),
             f"the grader failed on this submission: {type(exc).__name__}: {exc}",
             time.monotonic() - started,
         )
@@ -76,20 +78,31 @@ def grade_batch(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
         futures = {
-            pool.submit(grade_one, e, outdir / e.name, formats, limits, kit_root): e
+            pool.submit(grade_one, e, outdir / printable(e.name), formats, limits, kit_root): e
             for e in entries
         }
         for future in as_completed(futures):
-            found = future.result()
-            rows[futures[future].name] = found
+            entry = futures[future]
+            try:
+                found = future.result()
+            except Exception as exc:  # a worker that died: that row says so, the rest stand
+                found = {
+                    "submission": printable(entry.name),
+                    "status": "error",
+                    "score": 0,
+                    "max_score": course_at(kit_root).points,
+                    "message": f"the grader failed on this submission: {type(exc).__name__}",
+                }
+            rows[entry.name] = found
             if on_done is not None:
                 on_done(found)
     course = course_at(kit_root)
     columns = ["submission", "status", "score", "max_score", *[e.id for e in course.exercises]]
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, [*columns, "message"], restval="")
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow(rows[entry.name])
     gradebook = outdir / GRADEBOOK
-    with gradebook.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, [*columns, "message"])
-        writer.writeheader()
-        for entry in entries:
-            writer.writerow(rows[entry.name])
+    adapters.write_atomic(gradebook, table.getvalue())
     return gradebook

@@ -48,7 +48,9 @@ class Confinement:
         """The command line that runs ``argv`` confined, and the layout as seen inside."""
         if self.mode != "bwrap":
             return list(argv), layout
-        inside = Layout(Path("/kit"), Path("/submission"), Path("/scratch"), Path("/judge"))
+        # The files keep their folder's name: messages say exercises/ex01_….py, as at home.
+        files = Path("/submission") / layout.exercises.name
+        inside = Layout(Path("/kit"), files, Path("/scratch"), Path("/judge"))
         args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         for folder in SYSTEM_FOLDERS:
@@ -63,6 +65,7 @@ class Confinement:
         args += ["--perms", "0755", "--dir", "/kit"]
         args += ["--ro-bind", str(layout.code / "course_app"), "/kit/course_app"]
         args += ["--ro-bind", str(layout.code / "course.toml"), "/kit/course.toml"]
+        args += ["--perms", "0755", "--dir", "/submission"]
         args += ["--ro-bind", str(layout.exercises), str(inside.exercises)]
         args += ["--bind", str(layout.scratch), str(inside.scratch)]
         if layout.shared is not None:

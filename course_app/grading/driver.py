@@ -16,6 +16,7 @@ Nothing the judge believes is decided here: replies are the student's answers, c
 judge against what its own server saw. Whatever student code prints goes to the log (stderr).
 """
 
+import gc
 import json
 import os
 import shutil
@@ -138,6 +139,8 @@ class Driver:
             return f"{shown} called sys.exit({exc.code!r}) while being imported"
         except BaseException as exc:  # KeyboardInterrupt, MemoryError: still just an import
             return f"{shown} failed to import: {type(exc).__name__}: {exc}"[:500]
+        finally:
+            gc.collect()  # what a failed import allocated is garbage now: free it
         return None
 
     def build(self, exercise_id: str) -> str | None:
@@ -257,7 +260,7 @@ class Driver:
             client, http = self.clients[command["client"]]
             target = getattr(client, command["function"])
         else:
-            target = getattr(self.modules[command["exercise"]], command["function"])
+            target = self.impl.get(command["exercise"], command["function"])
         if command.get("response"):  # an httpx.Response built from the judge's description
             shape = command["response"]
             args.insert(

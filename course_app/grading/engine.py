@@ -179,7 +179,10 @@ def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]
             outcome.import_errors = event["broken"]
             outcome.output = event["output"]
             outcome.confinement = event["confinement"]
-            outcome.flags += [Flag(None, f"the submission {v}") for v in event["violations"]]
+            outcome.flags += [
+                Flag(exercise, f"the submission wrote {what} on the grader's channel")
+                for exercise, what in event["violations"]
+            ]
     order = [e.id for e in course.exercises]
     why = "not run: " + (problems[0] if problems else "no result was reported for this test")
     for test in outcome.listed:
@@ -188,6 +191,11 @@ def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]
                 **test, status="timeout" if problems else "error", message=why
             )
     ran = [r for r in results.values() if r.status != "not run"]
+    for flag in outcome.flags:  # tampering earns nothing: the exercise, or all if unknown
+        for result in results.values():
+            if flag.exercise in (None, result.exercise):
+                result.status = "error"
+                result.message = f"not graded: {flag.reason} (flagged for the instructor)"
     outcome.results = sorted(
         ran, key=lambda r: order.index(r.exercise) if r.exercise in order else 99
     )

@@ -16,7 +16,13 @@ from typing import Any
 from course_app.grading import results
 from course_app.grading.config import Limits, load_config
 from course_app.grading.engine import TestResult, course_at, run_graded, score
-from course_app.grading.submission import SubmissionError, free_text, read_submission, syntax_error
+from course_app.grading.submission import (
+    SubmissionError,
+    free_text,
+    printable,
+    read_submission,
+    syntax_error,
+)
 from course_app.manifest import KIT_ROOT
 
 
@@ -29,11 +35,12 @@ def grade(
     started = time.monotonic()
     course = course_at(kit_root)
     config = load_config(kit_root)
-    common: dict[str, Any] = {"course": course, "submission": submission.name}
+    name = printable(submission.name)
+    common: dict[str, Any] = {"course": course, "submission": name}
     try:
         intake = read_submission(submission, course)
     except SubmissionError as exc:
-        return results.failed(course, submission.name, str(exc), time.monotonic() - started)
+        return results.failed(course, name, str(exc), time.monotonic() - started)
 
     messages: dict[str, str] = {}
     runnable, broken = [], []
@@ -65,7 +72,7 @@ def grade(
     if not runnable and len(broken) == len(submitted):
         return results.failed(
             course,
-            submission.name,
+            name,
             "nothing could be graded: "
             + "; ".join(messages[e.id] for e in course.exercises if e.id in submitted),
             time.monotonic() - started,

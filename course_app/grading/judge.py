@@ -10,6 +10,7 @@ it learnt about the submission (files that could not be used, protocol violation
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,8 +18,11 @@ from typing import IO, Any
 
 import pytest
 
-PREFIXES = ("AssertionError: ", "Failed: ", "SubjectTimeout: ", "SubjectCrashed: ")
-PREFIXES += ("SubjectError: ",)
+# How pytest words an exception's type before its message; a student reads the message.
+PREFIX = re.compile(
+    r"^(?:\w+\.)*(?:AssertionError|Failed|Skipped|SubjectTimeout|SubjectCrashed|SubjectError"
+    r"|ProtocolViolation|ExerciseBroken): "
+)
 
 
 def first_line(report: pytest.TestReport) -> str:
@@ -30,10 +34,7 @@ def first_line(report: pytest.TestReport) -> str:
         text = crash.message if crash is not None else str(report.longrepr or "")
     for line in text.splitlines():
         if line.strip():
-            line = line.strip()
-            for prefix in PREFIXES:
-                line = line.removeprefix(prefix)
-            return line.removeprefix("Skipped: ")[:500]
+            return PREFIX.sub("", line.strip())[:500]
     return ""
 
 
@@ -105,7 +106,7 @@ class Collector:
                 {
                     "event": "subject",
                     "broken": subject.broken,
-                    "violations": subject.protocol_errors,
+                    "violations": subject.violations,
                     "confinement": subject.confinement.mode,
                     "output": subject.output(64 * 1024),
                 }

@@ -179,11 +179,12 @@ class Failed(Exception):
         self.raised = reply.get("raised", "an exception")
         self.classes: list[str] = reply.get("classes", [])
         self.at = reply.get("at", "")
-        super().__init__(reply.get("message", ""))
+        self.text = reply.get("message", "")
+        super().__init__(self.describe())
 
     def describe(self) -> str:
-        where = f" at {self.at}" if self.at else ""
-        return f"{self.raised}{where}: {self}"
+        where = f" (at {self.at})" if self.at else ""
+        return f"the student's code raised {self.raised}{where}: {self.text}"
 
 
 @dataclass
@@ -194,9 +195,7 @@ class Student:
     exercise: str
 
     def __post_init__(self) -> None:
-        self.subject.usable()
-        if self.exercise in self.subject.broken:
-            raise SubjectError(self.subject.broken[self.exercise])
+        self.subject.check_usable(self.exercise)
 
     def read(self, *names: str) -> dict[str, Any]:
         return self.reply(self.subject.command("read", exercise=self.exercise, names=list(names)))[

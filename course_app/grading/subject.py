@@ -52,6 +52,22 @@ class SubjectCrashed(SubjectError):
     pass
 
 
+class ProtocolViolation(SubjectError):
+    """The submission wrote on the grader's channel: tampering, flagged for the instructor."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the submission wrote {what} on the grader's channel")
+        self.what = what
+
+
+class ExerciseBroken(Exception):
+    """The exercise's file could not be imported (or was not graded): its tests fail as one."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "stopped answering"
@@ -80,7 +96,8 @@ class Subject:
     work: Path = field(init=False)
     broken: dict[str, str] = field(default_factory=dict)  # exercise → why it cannot be used
     deadline: float | None = None  # real monotonic time the current test must end by
-    protocol_errors: list[str] = field(default_factory=list)
+    violations: list[tuple[str | None, str]] = field(default_factory=list)  # (exercise, what)
+    timed_out: set[str] = field(default_factory=set)  # exercises whose import hung
     starts: int = 0
 
     def __post_init__(self) -> None:
@@ -94,6 +111,7 @@ class Subject:
         self.inside: Layout | None = None
         self.buffer = b""
         self.sequence = 0
+        self.ready: dict[str, Any] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -144,50 +162,66 @@ class Subject:
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.buffer = b""
-        self.ready: dict[str, Any] | None = None
+        self.ready = None
 
     def wait_ready(self) -> None:
-        """Wait for the boot to finish; an import that hangs or kills the process marks that
+        """Wait for the boot: ``importing X``, ``imported X`` for each exercise in order, then
+        ``ready``. An import that hangs, kills the process or breaks the protocol marks that
         exercise broken, and the process starts again without it."""
         while self.ready is None:
             if self.proc is None:
                 self.launch()
+            expected = [e for e in self.exercise_ids if e not in self.broken]
+            steps = [(kind, e) for e in expected for kind in ("importing", "imported")]
+            steps.append(("ready", None))
             importing: str | None = None
             deadline = real_monotonic() + self.limits.startup_timeout
-            while True:
+            for kind, exercise in steps:
                 try:
                     event = self.read_line(deadline)
+                    if event.get("event") != kind or event.get("exercise", exercise) != exercise:
+                        raise self.violation(f"a message out of turn while booting: {event}")
                 except SubjectError as exc:
                     self.give_up_on(importing, exc)
                     break
-                if event.get("event") == "importing":
-                    importing = event["exercise"]
-                    deadline = real_monotonic() + self.limits.import_timeout
-                elif event.get("event") == "imported":
-                    importing = None
-                    deadline = real_monotonic() + self.limits.startup_timeout
-                elif event.get("event") == "ready":
+                importing = exercise if kind == "importing" else None
+                limit = self.limits.import_timeout if importing else self.limits.startup_timeout
+                deadline = real_monotonic() + limit
+                if kind == "ready":
                     self.ready = event
-                    for exercise, error in event["errors"].items():
-                        if error:
-                            self.broken[exercise] = error
-                    return
+                    for name, error in event.get("errors", {}).items():
+                        if error and name in expected:
+                            self.broken[name] = str(error)[:500]
 
     def give_up_on(self, importing: str | None, exc: SubjectError) -> None:
         code = self.stop()
+        if isinstance(exc, ProtocolViolation):
+            self.violations.append((importing, exc.what))
         if importing is None:
             raise SubjectError(f"the submission process did not start: {exc}") from None
         shown = self.shown(importing)
         if isinstance(exc, SubjectTimeout):
+            self.timed_out.add(importing)
             self.broken[importing] = (
                 f"importing {shown} did not finish within {self.limits.import_timeout:g} s"
                 " (an endless loop at import time?)"
+            )
+        elif isinstance(exc, ProtocolViolation):
+            self.broken[importing] = (
+                f"while importing {shown}, the submission wrote {exc.what}: not graded"
             )
         else:
             self.broken[importing] = (
                 f"the submission process {describe_exit(code)} while importing {shown}"
                 " (sys.exit, os._exit, or a crash at import time)"
             )
+
+    def check_usable(self, exercise_id: str) -> None:
+        """Raise :class:`ExerciseBroken` when ``exercise_id``'s file cannot be used."""
+        self.usable()
+        if exercise_id in self.broken:
+            status = "timeout" if exercise_id in self.timed_out else "error"
+            raise ExerciseBroken(status, self.broken[exercise_id])
 
     def shown(self, exercise_id: str) -> str:
         exercise = load_course(self.code_root / "course.toml").exercise(exercise_id)
@@ -260,10 +294,21 @@ class Subject:
             raise self.violation("a message that is not an object on the control channel")
         return message
 
-    def violation(self, what: str) -> SubjectError:
-        self.protocol_errors.append(what)
+    def forged(self, message: dict[str, Any]) -> None:
+        """A message nobody asked for. A boot event now means the boot was forged while that
+        exercise's file was being imported: that exercise is not graded."""
+        what = f"a message out of turn ({str(message)[:200]})"
+        late = message.get("exercise") if "event" in message else None
+        late = late if isinstance(late, str) and late in self.exercise_ids else None
+        if late is not None:
+            self.broken[late] = f"{self.shown(late)} forged messages on the grader's channel"
+        self.violations.append((late, what))
+        raise self.violation(what)
+
+    def violation(self, what: str) -> "ProtocolViolation":
+        """Stop the process; the caller raises the result (and records who is to blame)."""
         self.stop()
-        return SubjectError(f"the submission wrote {what}")
+        return ProtocolViolation(what)
 
     def command(
         self, op: str, on_modal: Callable[[Any], Any] | None = None, **fields: Any
@@ -281,11 +326,13 @@ class Subject:
                 f"the submission process {describe_exit(self.proc.wait())}"
             ) from None
         while True:
-            message = self.read_line()
+            try:
+                message = self.read_line()
+            except ProtocolViolation as exc:
+                self.violations.append((None, exc.what))
+                raise
             if message.get("id") != ident:
-                raise self.violation(
-                    f"a reply to a command that was not asked ({message.get('id')!r})"
-                )
+                self.forged(message)
             if "modal" not in message:
                 return message
             answer = on_modal(message["modal"]) if on_modal else None

@@ -16,6 +16,7 @@ from course_app.grading.config import Limits, load_config
 from course_app.grading.lab import Clocks, RemoteLab, Student
 from course_app.grading.subject import (
     SUBJECT,
+    ExerciseBroken,
     Subject,
     SubjectError,
     SubjectTimeout,
@@ -84,6 +85,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     started = item.stash.get(STARTED, None)
     late = started is not None and real_monotonic() - started > subject.limits.per_test_timeout
     status = None
+    if isinstance(error, ExerciseBroken):  # the file could not be used: no fresh process helps
+        report.user_properties.append(("stepup_status", error.status))
+        return report
     if isinstance(error, SubjectTimeout) or (call.when == "call" and late):
         status = "timeout"
         if not report.failed:
@@ -112,8 +116,7 @@ def make_lab(subject: Subject) -> Callable[[str], RemoteLab]:
     """``make_lab("ex01")``: the student's app mounting that exercise, reset for this test."""
 
     def make(exercise: str) -> RemoteLab:
-        if exercise in subject.broken:
-            pytest.fail(subject.broken[exercise], pytrace=False)
+        subject.check_usable(exercise)
         Student.reply(subject.command("reset"))
         return RemoteLab.of(subject, exercise)
 
@@ -125,8 +128,7 @@ def student_of(subject: Subject) -> Callable[[str], Student]:
     """``student_of("ex03")``: calls into that exercise file, in the submission process."""
 
     def make(exercise: str) -> Student:
-        if exercise in subject.broken:
-            pytest.fail(subject.broken[exercise], pytrace=False)
+        subject.check_usable(exercise)
         Student.reply(subject.command("reset"))
         return Student(subject, exercise)
 

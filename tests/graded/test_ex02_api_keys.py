@@ -68,6 +68,21 @@ def test_owner_with_a_stale_session_is_asked_to_confirm(acme: Acme) -> None:
 
 
 @task("ex02", 1)
+def test_confirming_one_session_does_not_unlock_another(acme: Acme) -> None:
+    phone = acme.lab.client()
+    acme.lab.login(phone, "alice@example.com", PASSWORD)
+    confirm(acme.owner)  # the owner confirms on the laptop…
+    r = phone.post(f"/orgs/{acme.org_id}/api-keys", json={"name": "stolen"})
+    expect_status(
+        r,
+        403,
+        "POST /orgs/{id}/api-keys from the owner's other, unconfirmed session (a stolen cookie)",
+        "reauth_required",
+    )
+    expect(acme.keys() == [], "a key was minted from a session that never confirmed")
+
+
+@task("ex02", 1)
 def test_member_without_org_settings_is_forbidden_without_being_asked(acme: Acme) -> None:
     r = acme.member.post(f"/orgs/{acme.org_id}/api-keys", json={"name": "mine"})
     expect_status(

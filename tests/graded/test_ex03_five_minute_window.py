@@ -193,8 +193,8 @@ def test_always_wrong_gives_up_with_a_clear_error(
     )
     expect(len(modal.challenges) <= 3, f"asked {len(modal.challenges)} times with max_attempts=3")
     expect(
-        "Invalid credentials" in str(failure.value),
-        f"the error should pass on the server's message, got {str(failure.value)!r}",
+        "Invalid credentials" in failure.value.text,
+        f"the error should pass on the server's message, got {failure.value.text!r}",
     )
 
 

@@ -88,6 +88,22 @@ def test_a_confirmed_session_may_change_the_password(lab: Lab) -> None:
 
 
 @task("ex05", 1)
+def test_confirming_one_session_does_not_unlock_another(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    thief = second_session(lab)
+    confirm(alice)
+    r = change(thief)
+    expect_status(
+        r,
+        403,
+        "PUT /me/password from alice's other, unconfirmed session (a stolen cookie) while"
+        " she had just confirmed on her own",
+        "reauth_required",
+    )
+    expect(can_sign_in(lab, PASSWORD), "a session that never confirmed changed the password")
+
+
+@task("ex05", 1)
 def test_the_window_closes_after_five_minutes(lab: Lab, clock: Clocks) -> None:
     alice = lab.person(ALICE)
     confirm(alice)

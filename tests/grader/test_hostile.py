@@ -1,8 +1,14 @@
 """The hostile corpus (``hostile/``): submissions that hang, crash, flood or cheat. For each, the
 grader finishes within its overall timeout, writes valid results, and awards exactly the points
-actually earned. The cases are graded in parallel, once, by a module fixture."""
+actually earned; nothing it wrote changes after it returns, the kit is untouched, and none of
+the grader's secrets reach the results. The cases are graded in parallel, once, by a module
+fixture. Cases marked ``requires = "bwrap"`` test the operating system's confinement: they run
+wherever it is available, and CI makes sure it is."""
 
+import hashlib
 import multiprocessing
+import os
+import re
 import shutil
 import time
 import tomllib
@@ -14,6 +20,7 @@ import pytest
 from grader_helpers import FAST, exercise, statuses, submission, validate_outputs
 
 from course_app.grading.adapters import write_all
+from course_app.grading.confine import detect
 from course_app.grading.grade import grade
 from course_app.manifest import KIT_ROOT
 
@@ -21,6 +28,12 @@ HOSTILE = Path(__file__).parent / "hostile"
 CASES = sorted(p.name for p in HOSTILE.iterdir() if (p / "case.toml").is_file())
 # A forged result file waiting in the output folder must be replaced, not kept.
 FORGED = '{"score": 22, "max_score": 22, "tests": []}'
+SECRET = "grader-secret-3f9c1e7a"  # in the grader's environment: must never reach the results
+HIDDEN_KEY = re.findall(
+    r'"([0-9a-f]{16})"',
+    (KIT_ROOT / "tests/graded/hidden/test_ex04_why_reset_email_verified_hidden.py").read_text(),
+)
+KIT_PARTS = ("course_app", "tests", "exercises", "solutions", "course.toml", "pyproject.toml")
 
 
 def case_of(name: str) -> dict[str, Any]:
@@ -44,9 +57,19 @@ def prepare(name: str, root: Path) -> Path:
     return target
 
 
+def fingerprint(paths: list[Path]) -> dict[str, str]:
+    prints = {}
+    for base in paths:
+        for path in [base] if base.is_file() else sorted(base.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                prints[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return prints
+
+
 def grade_case(folder: Path, outdir: Path) -> tuple[dict[str, Any], float]:
+    os.environ["GRADER_SECRET_TOKEN"] = SECRET
     started = time.monotonic()
-    found = grade(folder, limits=FAST, shards=1)
+    found = grade(folder, limits=FAST)
     elapsed = time.monotonic() - started
     outdir.mkdir(parents=True)
     for forged in ("stepup-results.json", "results.json"):
@@ -55,17 +78,61 @@ def grade_case(folder: Path, outdir: Path) -> tuple[dict[str, Any], float]:
     return found, elapsed
 
 
+CONFINEMENT = detect().mode
+RUNNABLE = [n for n in CASES if case_of(n).get("requires", CONFINEMENT) == CONFINEMENT]
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, float, Path]]:
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case graded; then, a while later, what the outputs and the kit look like."""
     root = tmp_path_factory.mktemp("hostile")
-    folders = {name: prepare(name, root / "in") for name in CASES}
+    kit = [KIT_ROOT / part for part in KIT_PARTS]
+    kit_before = fingerprint(kit)
+    folders = {name: prepare(name, root / "in") for name in RUNNABLE}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
         futures = {
             name: pool.submit(grade_case, folder, root / "out" / name)
             for name, folder in folders.items()
         }
-        return {name: (*f.result(), root / "out" / name) for name, f in futures.items()}
+        found = {name: (*f.result(), root / "out" / name) for name, f in futures.items()}
+    written = fingerprint([root / "out"])
+    time.sleep(3)  # long enough for anything left running to strike
+    return {
+        "cases": found,
+        "written": written,
+        "later": fingerprint([root / "out"]),
+        "kit_before": kit_before,
+        "kit_after": fingerprint(kit),
+    }
+
+
+def test_confinement_is_there_in_ci() -> None:
+    if os.environ.get("CI") and CONFINEMENT != "bwrap":
+        pytest.fail(f"CI must grade under bubblewrap (found {CONFINEMENT!r}): .ci/run installs it")
+    skipped = sorted(set(CASES) - set(RUNNABLE))
+    if skipped:
+        pytest.skip(f"confinement is {CONFINEMENT!r}; cases that need bwrap not run: {skipped}")
+
+
+def test_nothing_changes_after_the_grader_returns(graded: dict) -> None:
+    changed = sorted(p for p in graded["later"] if graded["later"][p] != graded["written"].get(p))
+    assert changed == [], f"results rewritten after grading: {changed}"
+
+
+def test_the_kit_is_untouched(graded: dict) -> None:
+    before, after = graded["kit_before"], graded["kit_after"]
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert changed == [], f"kit files changed while grading hostile submissions: {changed}"
+
+
+def test_no_secret_reaches_the_results(graded: dict) -> None:
+    for name, (_, _, outdir) in graded["cases"].items():
+        for path in outdir.iterdir():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert SECRET not in text, f"{name}: the grader's environment leaked into {path.name}"
+            leaked = [k for k in HIDDEN_KEY if k in text]
+            assert leaked == [], f"{name}: the hidden answer key leaked into {path.name}"
 
 
 def test_the_corpus_covers_the_issue_list() -> None:
@@ -82,14 +149,20 @@ def test_the_corpus_covers_the_issue_list() -> None:
         "tamper_tests",
         "syntax_error",
         "empty",
+        "spawn_detached",
+        "sqlite_escape",
+        "read_secrets",
+        "kit_append",
+        "steal_from_classmates",
+        "forge_channel",
     }
     assert wanted <= set(CASES)
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", RUNNABLE)
 def test_hostile_submission_is_graded_fairly(name: str, graded: dict) -> None:
     case = case_of(name)
-    found, elapsed, outdir = graded[name]
+    found, elapsed, outdir = graded["cases"][name]
     assert elapsed < FAST.overall_timeout + 15, f"{name} took {elapsed:.1f} s"
     written = validate_outputs(outdir)
     assert written == found, "the results file on disk is not the grader's"

@@ -1,136 +1,79 @@
-"""The grader's parts, one at a time: the signed channel, the sandbox policy (its hook is called
-directly, never installed in this process), the kit copy, and submission intake."""
+"""The grader's parts, one at a time: how the submission process is confined, what a broken
+control channel costs, and how a submission is taken in (links, sizes, damaged or Windows-made
+zips, names that are not UTF-8, free text read without running it)."""
 
 import os
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
-from grader_helpers import COURSE
+from grader_helpers import COURSE, FAST
 
-from course_app.grading import sandbox
-from course_app.grading.policy import Refused, make_hook
-from course_app.grading.protocol import Decoder, encode
-from course_app.grading.submission import SubmissionError, free_text, read_submission
+from course_app.grading.confine import Confinement, Layout, detect
+from course_app.grading.subject import Subject, SubjectError
+from course_app.grading.submission import SubmissionError, free_text, printable, read_submission
 from course_app.manifest import KIT_ROOT
 
-KEY = b"k" * 32
+LAYOUT = Layout(KIT_ROOT, KIT_ROOT / "exercises", Path("/tmp/scratch"), Path("/tmp/shared"))
 
 
-def test_signed_records_arrive_in_order() -> None:
-    decoder = Decoder(KEY)
-    data = encode(KEY, 0, {"event": "hello"}) + encode(KEY, 1, {"event": "done"})
-    assert decoder.feed(data[:10]) == []
-    assert decoder.feed(data[10:]) == [{"event": "hello"}, {"event": "done"}]
-    assert decoder.problems == []
+def mounts(argv: list[str]) -> dict[str, str]:
+    """bwrap's binds: inside path → (kind, host path)."""
+    found = {}
+    for index, word in enumerate(argv):
+        if word in ("--bind", "--ro-bind", "--ro-bind-try"):
+            found[argv[index + 2]] = f"{word} {argv[index + 1]}"
+    return found
 
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        encode(b"x" * 32, 0, {"event": "result", "status": "pass"}),  # another key
-        b'ffff 0 {"event":"result","status":"pass"}\n',  # no key at all
-        encode(KEY, 5, {"event": "done"}),  # out of sequence (replayed or skipped)
-        b"\x00\xff garbage\n",
-    ],
-    ids=["wrong-key", "unsigned", "out-of-sequence", "garbage"],
-)
-def test_forged_records_are_caught(line: bytes) -> None:
-    decoder = Decoder(KEY)
-    assert decoder.feed(line) == []
-    assert decoder.problems
+def test_bubblewrap_sees_only_what_the_submission_needs() -> None:
+    argv, inside = Confinement("bwrap").command(LAYOUT, [sys.executable, "-c", "pass"])
+    binds = mounts(argv)
+    assert binds["/scratch"] == "--bind /tmp/scratch"  # the one writable folder of the student
+    assert binds["/submission/exercises"].startswith("--ro-bind")
+    assert binds["/kit/course_app"] == f"--ro-bind {KIT_ROOT / 'course_app'}"
+    assert not any("solutions" in host or "tests" in host for host in binds.values())
+    for flag in ("--unshare-pid", "--unshare-net", "--die-with-parent", "--new-session"):
+        assert flag in argv
+    tail = argv[argv.index("--") + 1 :]
+    assert tail[0] == "setpriv" and "--reuid=65534" in tail and "--no-new-privs" in tail
+    assert inside.scratch == Path("/scratch")
 
 
-def test_a_flood_without_newlines_is_caught() -> None:
-    decoder = Decoder(KEY)
-    decoder.feed(b"x" * (2 << 20))
-    assert decoder.problems
+def test_without_confinement_the_command_is_unchanged() -> None:
+    argv, inside = Confinement("none").command(LAYOUT, ["python", "-m", "x"])
+    assert argv == ["python", "-m", "x"] and inside == LAYOUT
 
 
-@pytest.fixture
-def hook(tmp_path: Path):
-    (tmp_path / "scratch").mkdir()
-    (tmp_path / "secret").mkdir()
-    return make_hook([str(tmp_path / "scratch")], [str(tmp_path / "secret")])
+@pytest.mark.skipif(os.geteuid() != 0, reason="confinement needs root")
+def test_root_gets_a_confined_submission_process() -> None:
+    assert detect().mode in ("bwrap", "user")
 
 
-def test_the_policy_allows_the_scratch_folder(hook, tmp_path: Path) -> None:
-    inside = tmp_path / "scratch" / "course.db"
-    hook("open", (str(inside), "w", os.O_WRONLY))
-    hook("open", (inside, "r+", os.O_RDWR))
-    hook("sqlite3.connect", (str(inside),))
-    hook("sqlite3.connect", (":memory:",))
-    hook("os.mkdir", (str(tmp_path / "scratch" / "sub"), 0o777, None))
-    hook("open", (str(KIT_ROOT / "course.toml"), "r", os.O_RDONLY))  # reading is fine
-    hook("open", (1, "w", os.O_WRONLY))  # an already-open descriptor
-
-
-@pytest.mark.parametrize(
-    ("event", "args"),
-    [
-        ("open", ("{root}/results.json", "w", os.O_WRONLY)),
-        ("open", ("{root}/scratch/../results.json", "a", os.O_WRONLY)),
-        ("open", (None, None, os.O_WRONLY | os.O_CREAT)),
-        ("open", ("{root}/secret/answer.py", "r", os.O_RDONLY)),
-        ("os.remove", ("{root}/tests/test_x.py", None)),
-        ("os.rename", ("{root}/scratch/a", "{root}/b", None, None)),
-        ("shutil.rmtree", ("{root}", None)),
-        ("sqlite3.connect", ("{root}/other.db",)),
-        ("os.listdir", ("{root}/secret",)),
-        ("os.symlink", ("{root}/secret", "{root}/scratch/link", None)),
-        ("subprocess.Popen", ("sh", ["sh"], None, None)),
-        ("os.fork", ()),
-        ("os.kill", (1, 9)),
-        ("ctypes.dlopen", ("libc.so.6",)),
-        ("gc.get_objects", (None,)),
-    ],
-)
-def test_the_policy_refuses(hook, tmp_path: Path, event: str, args: tuple) -> None:
-    args = tuple(a.format(root=tmp_path) if isinstance(a, str) else a for a in args)
-    with pytest.raises(Refused):
-        hook(event, args)
-
-
-def test_the_policy_refuses_home_made_paths(hook, tmp_path: Path) -> None:
-    class Sneaky(os.PathLike):
-        def __fspath__(self) -> str:
-            return str(tmp_path / "scratch" / "x")
-
-    with pytest.raises(Refused):
-        hook("open", (Sneaky(), "w", os.O_WRONLY))
-
-
-def test_the_policy_keeps_its_place(hook) -> None:
-    with pytest.raises(RuntimeError):
-        hook("sys.addaudithook", ())
-
-
-def test_the_kit_copy_has_no_solutions_and_repairs_itself() -> None:
-    box = sandbox.build(KIT_ROOT, {"ex04_why_reset_email_verified.py": b"ANSWERS = {}\n"})
+def test_a_submission_that_forges_the_control_channel_is_caught(tmp_path: Path) -> None:
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    (folder / "ex04_why_reset_email_verified.py").write_text(
+        "import os\nfor fd in range(20):\n    try:\n        os.write(fd, b'not json\\n')\n"
+        "    except OSError:\n        pass\nANSWERS = {}\n"
+    )
+    subject = Subject(folder, ["ex04"], FAST)
     try:
-        assert not (box.kit / "solutions").exists()
-        assert (
-            box.exercises / "ex04_why_reset_email_verified.py"
-        ).read_bytes() == b"ANSWERS = {}\n"
-        assert (box.exercises / "ex01_email_change.py").read_bytes() == (
-            KIT_ROOT / "exercises" / "ex01_email_change.py"
-        ).read_bytes()
-        assert box.verify() == []
-        graded = box.kit / "tests" / "graded" / "test_ex01_email_change.py"
-        graded.write_text("def test_everything():\n    pass\n")
-        (box.kit / "tests" / "graded" / "test_ex02_api_keys.py").unlink()
-        (box.kit / "tests" / "graded" / "test_extra.py").write_text("")
-        assert box.verify() == [
-            "tests/graded/test_ex01_email_change.py",
-            "tests/graded/test_ex02_api_keys.py",
-            "tests/graded/test_extra.py",
-        ]
-        assert box.verify() == []  # restored
-        assert (
-            graded.read_text() == (KIT_ROOT / "tests/graded/test_ex01_email_change.py").read_text()
-        )
+        subject.usable()
+        assert "ex04" in subject.broken
+        assert subject.violations == [("ex04", "a line that is not JSON on the control channel")]
     finally:
-        box.remove()
-    assert not box.root.exists()
+        subject.close()
+
+
+def test_a_submission_that_cannot_start_says_so(tmp_path: Path) -> None:
+    subject = Subject(tmp_path, [], FAST, code_root=tmp_path)  # no course_app there
+    try:
+        with pytest.raises(SubjectError, match="did not start"):
+            subject.usable()
+    finally:
+        subject.close()
 
 
 def test_intake_does_not_follow_links(tmp_path: Path) -> None:
@@ -148,6 +91,44 @@ def test_intake_refuses_huge_files(tmp_path: Path) -> None:
     intake = read_submission(tmp_path, COURSE)
     assert list(intake.files) == ["ex04_why_reset_email_verified.py"]
     assert "larger than" in intake.notes[0]
+
+
+def test_a_damaged_zip_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("exercises/ex01_email_change.py", "x = 1\n" * 500)
+    data = bytearray(good.read_bytes())
+    data[60:90] = b"\xff" * 30  # inside the compressed member
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(data))
+    try:
+        intake = read_submission(damaged, COURSE)
+    except SubmissionError as exc:
+        assert "cannot be read" in str(exc) or "no exercise files" in str(exc)
+    else:
+        assert intake.files == {} or "could not be read" in " ".join(intake.notes)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(good.read_bytes()[:-30])  # the central directory is gone
+    with pytest.raises(SubmissionError):
+        read_submission(cut, COURSE)
+
+
+def test_windows_zips_with_backslashes_are_folders(tmp_path: Path) -> None:
+    archive_path = tmp_path / "win.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.writestr("kit\\exercises\\ex01_email_change.py", "A = 1\n")
+        archive.writestr("kit\\notes\\ex01_email_change.py", "B = 2\n")
+    intake = read_submission(archive_path, COURSE)
+    assert intake.files == {"ex01_email_change.py": b"A = 1\n"}  # exercises/ preferred
+
+
+def test_names_that_are_not_utf8_become_escaped_text(tmp_path: Path) -> None:
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    (folder / "exercises").mkdir(parents=True)
+    (folder / "exercises" / "ex04_why_reset_email_verified.py").write_text("ANSWERS = {}\n")
+    intake = read_submission(folder, COURSE)
+    assert intake.name == "caf\\xe9"
+    assert printable("plain") == "plain"
 
 
 @pytest.mark.parametrize(
