@@ -97,6 +97,24 @@ def check(
 
 
 @app.command()
+def watch(impl: ImplOption = "exercises") -> None:
+    """Check your exercises, then again every time you save one (Ctrl+C to stop)."""
+    from course_app.grading.watch import watch as watch_exercises
+    from course_app.impl import ImplementationError, resolve
+    from course_app.manifest import load_course
+
+    try:
+        implementation = resolve(impl)
+    except ImplementationError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    try:
+        watch_exercises(implementation, load_course())
+    except KeyboardInterrupt:
+        typer.echo("\nStopped watching.")
+
+
+@app.command()
 def grade(
     submission: Annotated[
         Path | None,

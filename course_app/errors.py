@@ -1,13 +1,18 @@
-"""Every error leaves the app as JSON with an ``error`` message, never as a bare 500."""
+"""Every error leaves the app as JSON with an ``error`` message, never as a bare 500.
+
+The error classes import no web framework: code that only raises or reads them (the grading
+judge among it) does not pay for FastAPI's import.
+"""
+
+from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 log = logging.getLogger("course_app")
 
@@ -62,6 +67,8 @@ class NotFound(ApiError):
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -76,6 +83,9 @@ def _describe(errors: list[Any]) -> str:
 
 
 def install_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _json(exc.status, exc.body(), exc.headers)

@@ -3,9 +3,9 @@
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from fastapi import Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.requests import Request  # what fastapi.Request is, without importing FastAPI
 
 from course_app.csrf import normalize_origin
 

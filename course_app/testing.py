@@ -1,5 +1,11 @@
 """Helpers shared by the tests and the notebooks: a fresh app with its own database file,
-and people who sign in and confirm through the real HTTP routes."""
+and people who sign in and confirm through the real HTTP routes.
+
+The app, its test client and uvicorn are imported where they are used: the graded tests'
+judge uses these helpers against a submission process and never builds an app of its own.
+"""
+
+from __future__ import annotations
 
 import socket
 import sqlite3
@@ -10,20 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from course_app.accounts import create_user, normalize_email, send_verification
-from course_app.app import create_app
 from course_app.db import connect, transaction
 from course_app.impl import Implementation
 from course_app.security.passwords import hash_password
 from course_app.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
 ORIGIN = "http://localhost:8000"
 PASSWORD = "correct horse"
@@ -44,6 +50,8 @@ def lab_settings(folder: Path | None = None, **overrides: Any) -> Settings:
 def client_for(app: FastAPI) -> TestClient:
     """A browser-like client: keeps cookies, sends the app's own Origin (the CSRF check
     refuses any other on POST, PUT, PATCH and DELETE)."""
+    from fastapi.testclient import TestClient
+
     settings = getattr(app.state, "settings", None)
     origin = settings.origin if settings is not None else ORIGIN
     return TestClient(app, base_url=origin, headers={"origin": origin})
@@ -68,7 +76,9 @@ class Lab:
         exercises: list[str] | None = None,
         folder: Path | None = None,
         **overrides: Any,
-    ) -> "Lab":
+    ) -> Lab:
+        from course_app.app import create_app
+
         settings = lab_settings(folder, **overrides)
         return cls(settings, create_app(settings, impl, exercises))
 
@@ -190,6 +200,8 @@ def token_of(link: str) -> str:
 def live_server(folder: Path, **overrides: Any) -> Iterator[tuple[Lab, str]]:
     """The reference app under a real uvicorn on loopback (a free port, a background thread),
     reached as ``http://localhost:PORT`` — also the origin the app trusts."""
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://localhost:{sock.getsockname()[1]}"

@@ -124,7 +124,7 @@ def run_graded(
     run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
     private = Path(tempfile.mkdtemp(prefix="stepup-judge-"))  # 0700: the grader's alone
     out = private / "judge.jsonl"
-    command = [sys.executable, "-m", "course_app.grading.judge", f"--impl={impl_folder}"]
+    command = [sys.executable, "-m", "course_app.grading", f"--impl={impl_folder}"]
     command += [f"--out={out}", f"--collect={','.join(ids)}", f"--run={','.join(run)}"]
     command += [f"--limits={json.dumps(asdict(limits))}"]
     if include_hidden:

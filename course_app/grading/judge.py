@@ -1,4 +1,4 @@
-"""The judge: ``python -m course_app.grading.judge``, pytest over the graded tests.
+"""The judge: ``python -m course_app.grading``, pytest over the graded tests.
 
 It never imports a student's file: the graded tests drive a submission process (see
 ``tests/graded/conftest.py``). What it writes is a JSON line per event into a file of the
@@ -9,9 +9,7 @@ it learnt about the submission (files that could not be used, protocol violation
 
 import argparse
 import json
-import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -98,7 +96,7 @@ class Collector:
             self.write({"event": "result", **record})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from course_app.grading.subject import SUBJECT
+        from course_app.grading.lab import SUBJECT
 
         subject = session.config.stash.get(SUBJECT, None)
         if subject is not None:
@@ -113,16 +111,18 @@ class Collector:
             )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_app.grading.judge")
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m course_app.grading")
     parser.add_argument("--impl", required=True, help="the exercise files under test")
     parser.add_argument("--out", required=True, help="the JSON-lines file to write")
     parser.add_argument("--collect", required=True, help="exercise ids whose tests are listed")
     parser.add_argument("--run", default="", help="exercise ids whose tests are run")
     parser.add_argument("--hidden", default="", help="the hidden tests' folder, to include them")
     parser.add_argument("--limits", default="", help="grading limits as JSON")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(args: argparse.Namespace) -> int:
     from course_app.manifest import KIT_ROOT
 
     collect, run = args.collect.split(","), [e for e in args.run.split(",") if e]
@@ -136,8 +136,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             options.append(f"--stepup-limits={args.limits}")
         code = pytest.main([*options, *files], plugins=[collector])
     return 0 if code in (0, 1, 5) else int(code)
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    sys.exit(main())

@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
+import pytest
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.app import create_app
 from course_app.grading.driver import pack
 from course_app.grading.subject import ORIGIN, Subject, SubjectError
 from course_app.impl import Implementation
 from course_app.testing import Lab, Modal, lab_settings
 
 Scope = MutableMapping[str, Any]
+SUBJECT = pytest.StashKey[Subject]()  # where the graded tests' conftest keeps the process
 
 
 @dataclass
@@ -41,7 +40,7 @@ class RemoteLab(Lab):
     @classmethod
     def of(cls, subject: Subject, exercise: str) -> "RemoteLab":
         settings = lab_settings(subject.scratch, origin=ORIGIN)
-        return cls(settings, FastAPI(), subject=subject, exercise=exercise)
+        return cls(settings, None, subject=subject, exercise=exercise)  # type: ignore[arg-type]
 
     def client(self) -> httpx.Client:  # type: ignore[override]
         assert self.subject is not None
@@ -64,7 +63,7 @@ class Seen:
 class RequestLog:
     """ASGI middleware: every request and the status it got, in order."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
         self.seen: list[Seen] = []
 
@@ -117,6 +116,10 @@ class ReferenceServer:
     """The reference app (no student router) under uvicorn on a Unix socket in the judge."""
 
     def __init__(self, subject: Subject, code: Path) -> None:
+        import uvicorn
+
+        from course_app.app import create_app
+
         self.subject = subject
         self.socket = subject.shared / "reference.sock"
         self.folder = subject.work / "reference"

@@ -10,14 +10,19 @@ from course_app.manifest import Course
 
 
 def next_step(score: Score, course: Course, impl: Implementation) -> str:
+    """Always a "Next:" line: the first failing task, else the exercise after those checked."""
     for task_score in score.tasks:
         if not task_score.passed:
             exercise = course.exercise(task_score.task.exercise)
             return f"Next: {impl.shown(exercise)} task {task_score.task.n}"
-    checked = sorted({t.task.exercise for t in score.tasks})
-    if len(checked) < len(course.exercises):
-        return f"You're done with {', '.join(checked)}: every task passes."
-    return "You're done: every task of every exercise passes."
+    order = [e.id for e in course.exercises]
+    checked = {t.task.exercise for t in score.tasks}
+    last = max((order.index(e) for e in checked), default=-1)
+    following = [e for e in course.exercises[last + 1 :] if e.id not in checked]
+    if following:
+        done = ", ".join(sorted(checked))
+        return f"Next: {impl.shown(following[0])} ({done} done: every task passes)"
+    return "Next: nothing left. You're done: every task of every exercise passes."
 
 
 def print_report(

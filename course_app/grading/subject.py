@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from course_app.grading.config import Limits
 from course_app.grading.confine import Confinement, Layout, detect
@@ -373,8 +372,8 @@ class DeadlineTransport(httpx.HTTPTransport):
             return response
         except httpx.TimeoutException:
             raise SubjectTimeout(
-                f"{request.method} {request.url.path} did not answer within"
-                f" {self.subject.limits.per_test_timeout:g} s (the test's time limit)"
+                f"did not finish within {self.subject.limits.per_test_timeout:g} s (the test's"
+                f" time limit): {request.method} {request.url.path} got no answer in time"
             ) from None
         except httpx.TransportError as exc:
             proc = self.subject.proc
@@ -387,4 +386,6 @@ class DeadlineTransport(httpx.HTTPTransport):
             raise SubjectError(f"{request.method} {request.url.path} failed: {exc}") from None
 
 
-SUBJECT = pytest.StashKey[Subject]()  # where the graded tests' conftest keeps it for the judge
+# Set by ``python -m course_app.grading`` before pytest even loads: the submission process
+# boots while the judge imports and collects its tests.
+PRELAUNCHED: list[Subject] = []

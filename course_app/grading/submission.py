@@ -41,7 +41,7 @@ def read_submission(path: Path, course: Course) -> Intake:
     intake = Intake(printable(path.name))
     if path.is_dir():
         candidates = _from_folder(path, wanted)
-    elif zipfile.is_zipfile(path):
+    elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         candidates = _from_zip(path, wanted)
     elif path.is_file():
         raise SubmissionError(f"{printable(path.name)} is neither a folder nor a zip archive")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from course_app.grading.config import Limits, load_config
-from course_app.grading.lab import Clocks, RemoteLab, Student
+from course_app.grading.lab import SUBJECT, Clocks, RemoteLab, Student
 from course_app.grading.subject import (
-    SUBJECT,
+    PRELAUNCHED,
     ExerciseBroken,
     Subject,
     SubjectError,
@@ -44,9 +44,12 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the submission process now: it boots while pytest collects."""
     chosen = config.getoption("--stepup-exercises")
     ids = chosen.split(",") if chosen else [e.id for e in load_course().exercises]
-    subject = Subject(resolve(config.getoption("--impl")).folder, ids, limits_of(config))
-    if ids != ["-"]:  # "-": the judge only lists the tests
-        subject.launch()
+    if PRELAUNCHED:  # the judge started it before pytest loaded (python -m course_app.grading)
+        subject = PRELAUNCHED.pop()
+    else:
+        subject = Subject(resolve(config.getoption("--impl")).folder, ids, limits_of(config))
+        if ids != ["-"]:  # "-": the judge only lists the tests
+            subject.launch()
     config.stash[SUBJECT] = subject
     config.stash[LOST] = {}
     config.add_cleanup(subject.close)

@@ -34,7 +34,9 @@ def test_check_on_a_stub_names_the_next_step() -> None:
 def test_check_on_finished_work_says_done() -> None:
     out = stepup_check("ex03", "--impl", "solutions")
     assert "Progress: 3/3 tasks, 5/5 points" in out
-    assert out.rstrip().splitlines()[-1].startswith("You're done")
+    assert out.rstrip().splitlines()[-1] == (
+        "Next: solutions/ex04_why_reset_email_verified.py (ex03 done: every task passes)"
+    )
 
 
 def test_passes_at_home_means_passes_when_graded(tmp_path: Path) -> None:
