@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab serve test lint format check strip fuzz bench release autograder clean
+.PHONY: setup lab serve test lint format check watch strip fuzz bench release autograder clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ serve: setup ## the reference app on http://localhost:8000 with demo accounts
 
 check: setup ## check your exercises
 	$(BIN)/stepup check
+
+watch: setup ## check an exercise again every time you save it (rustlings-style)
+	$(BIN)/stepup watch
+
 
 strip: setup ## remove outputs and metadata from the notebooks (before committing)
 	$(BIN)/python -m course_app.notebook --strip notebooks/*.ipynb

@@ -28,10 +28,20 @@ SETUP = """#!/usr/bin/env bash
 # Pick a base image with Python 3.11 or newer (Ubuntu 24.04).
 set -euo pipefail
 ROOT="${STEPUP_AUTOGRADER_ROOT:-/autograder}"
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+NEEDED=""
+command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || NEEDED="python3 python3-venv"
+# bubblewrap confines each submission (namespaces, read-only kit, no network); setpriv (in
+# util-linux) drops it to an unprivileged user. Without them, grading falls back to a plain
+# unprivileged process.
+command -v bwrap >/dev/null || NEEDED="$NEEDED bubblewrap"
+command -v setpriv >/dev/null || NEEDED="$NEEDED util-linux"
+if [ -n "$NEEDED" ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $NEEDED >/dev/null
 fi
+# The hidden tests and the kit are read by the grader (root) only, never by a submission.
+chmod -R go-rwx "$ROOT/source/tests/graded/hidden"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ needed")'
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/pip" install -q --upgrade pip
