@@ -1,9 +1,12 @@
 """How long grading takes: ``python -m bench.grading [--runs N] [--batch N] [--jobs N]``.
 
 1. One complete submission (the reference answers, copied as a student's), graded by
-   ``stepup grade`` as a whole process, N times: the median, and where the time goes.
-2. A batch of distinct complete submissions with ``stepup grade --batch --jobs``.
-3. Side by side, in the same run: ``jupyter nbconvert --execute`` on one exercise notebook, what a
+   ``stepup grade`` as a whole process (confinement included), N times: the median.
+2. ``stepup check exNN`` for each exercise, as a student runs it (the reference answers, so
+   every test runs to the end), N times each: the median.
+3. A batch of distinct complete submissions with ``stepup grade --batch --jobs``, and its
+   ratio to one grade.
+4. Side by side, in the same run: ``jupyter nbconvert --execute`` on one exercise notebook, what a
    notebook-based grader pays per submission, and the ratio.
 
 Figures, never assertions (DEVELOPERS.md): they depend on the machine and on what else it runs,
@@ -54,6 +57,11 @@ def one_submission(work: Path, runs: int) -> tuple[list[float], dict]:
     return times, results
 
 
+def checks(runs: int) -> dict[str, list[float]]:
+    command = [sys.executable, "-m", "course_app.cli", "check", "--impl", "solutions"]
+    return {e.id: [timed([*command, e.id]) for _ in range(runs)] for e in COURSE.exercises}
+
+
 def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict]]:
     inbox = work / "inbox"
     for n in range(size):
@@ -89,6 +97,9 @@ def main() -> None:
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average before the run {load}")
+    from course_app.grading.confine import detect
+
+    print(f"confinement of the submission process: {detect().mode}")
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         work = Path(tmp)
         times, results = one_submission(work, args.runs)
@@ -99,20 +110,22 @@ def main() -> None:
             f" score {results['score']}/{results['max_score']}, {tests} tests"
         )
         notebook_times = nbconvert(work, args.runs)
-        ratio = median(notebook_times) / median(times)
+        ratio = median(times) / median(notebook_times)
         print(
             f"\n`jupyter nbconvert --execute {NOTEBOOK.name}` (the same machine, same run):"
             f"\n  median {median(notebook_times):.2f} s for one exercise's notebook;"
-            f" ratio notebook / whole grade: {ratio:.2f}"
-            f" ({len(COURSE.exercises)} exercises would take about"
-            f" {median(notebook_times) * len(COURSE.exercises):.0f} s that way)"
+            f" a whole grade takes {ratio:.2f} x that (target ≤ 0.25 x)"
         )
+        print(f"\n`stepup check exNN` (--impl solutions, {args.runs} runs each):")
+        for exercise_id, samples in checks(args.runs).items():
+            print(f"  {exercise_id}: median {median(samples):.2f} s  (min {min(samples):.2f})")
         if args.batch:
             elapsed, rows = batch(work, args.batch, args.jobs)
             full = sum(1 for r in rows if int(r["score"]) == COURSE.points)
             print(
                 f"\nbatch of {args.batch} distinct complete submissions, --jobs {args.jobs}:"
-                f"\n  {elapsed:.1f} s in all, {elapsed / args.batch:.2f} s per submission;"
+                f"\n  {elapsed:.1f} s in all, {elapsed / args.batch:.2f} s per submission,"
+                f" {elapsed / median(times):.1f} x one grade (target ≤ 25 x);"
                 f" {full}/{len(rows)} graded full marks"
             )
         shutil.rmtree(work, ignore_errors=True)
