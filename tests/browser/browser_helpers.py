@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
 from course_app.clock import to_iso, utcnow
@@ -34,6 +35,29 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     expect(page.locator("#nav-email")).to_have_text(email)
 
 
+def sign_in_with_totp(page: Page, email: str, code: str) -> None:
+    """Password, then the authenticator code (this browser then remembers "totp")."""
+    page.goto("/signin")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.locator("#second-factor-form").get_by_label("6-digit code").fill(code)
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page).to_have_url("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def with_totp(lab: Lab, email: str) -> "TotpDevice":
+    """An account with TOTP on (and so recovery codes): three ways to confirm."""
+    client = lab.person(email)
+    assert client.post("/auth/confirm", json={"password": PASSWORD}).status_code == 200
+    device = TotpDevice(client.post("/me/2fa/setup").json()["secret"])
+    r = client.post("/me/2fa/enable", json={"code": device.code()})
+    assert r.status_code == 200, r.text
+    assert client.post("/auth/logout").status_code == 204
+    return device
+
+
 def dialog(page: Page) -> Locator:
     return page.get_by_role("dialog", name="Confirm your identity")
 
@@ -51,6 +75,26 @@ def expire_window(lab: Lab, email: str) -> None:
             "UPDATE sessions SET confirmed_at = ? WHERE user_id = ?",
             (to_iso(utcnow() - timedelta(seconds=301)), user["id"]),
         )
+
+
+def pill_says_confirmed(page: Page) -> None:
+    """The countdown pill agrees with the server (GET /me) that the window is open."""
+    expect(page.locator("#window-status")).to_contain_text("Identity confirmed")
+    assert page.evaluate("fetch('/me').then((r) => r.json())")["reauth"]["recent"] is True
+
+
+AXE = Axe()
+SERIOUS = ("serious", "critical")
+
+
+def serious_violations(page: Page, context: str | None = None) -> list[str]:
+    """axe-core's serious and critical findings on the page (or inside ``context``)."""
+    results = AXE.run(page, context=context)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
 
 
 def confirmed_method(lab: Lab, email: str) -> str | None:
