@@ -116,11 +116,16 @@ def confirmed_method(lab: Lab, email: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def screenshot(page: Page, name: str, full_page: bool = False) -> None:
-    """For the docs, only when asked (STEPUP_SCREENSHOTS=1): normal runs leave the tree alone."""
+def screenshot(page: Page, name: str, full_page: bool = False, dark: bool = False) -> None:
+    """For the docs, only when asked (STEPUP_SCREENSHOTS=1): normal runs leave the tree alone.
+    ``dark``: in dark mode (``prefers-color-scheme: dark``), then back to light."""
     if os.environ.get("STEPUP_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        if dark:
+            page.emulate_media(color_scheme="dark", reduced_motion="reduce")
         page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+        if dark:
+            page.emulate_media(color_scheme="light", reduced_motion="no-preference")
 
 
 class TotpDevice:
