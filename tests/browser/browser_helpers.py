@@ -26,12 +26,23 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Through the sign-in form: what a person does (the page then remembers "password")."""
     page.goto("/signin")
     form = page.locator("#password-form")
     form.get_by_label("Email").fill(email)
     form.get_by_label("Password").fill(password)
     form.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """The same ``POST /auth/login``, sent by the browser context's own HTTP client (its
+    cookie lands in the browser), then the account page: for tests about what comes after
+    signing in, half a second quicker than the form."""
+    r = page.request.post("/auth/login", data={"email": email, "password": password})
+    assert r.status == 200, r.text()
+    page.goto("/account")
     expect(page.locator("#nav-email")).to_have_text(email)
 
 

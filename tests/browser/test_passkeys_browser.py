@@ -13,7 +13,7 @@ from browser_helpers import (
     expire_window,
     pill_says_confirmed,
     screenshot,
-    sign_in,
+    signed_in,
 )
 from playwright.sync_api import Page, expect
 
@@ -67,7 +67,7 @@ def test_adding_a_passkey_then_signing_in_with_it(
     assert r.status_code == 201, r.text
     assert owner.post("/auth/logout").status_code == 204
     virtual_authenticator(page)
-    sign_in(page, email)
+    signed_in(page, email)
 
     add_passkey(page, "This laptop")
     assert live.query("SELECT name FROM passkeys ORDER BY id DESC")[0][0] == "This laptop"
@@ -97,7 +97,7 @@ def test_confirming_with_a_passkey_and_going_passkey_only(
     email, changed = new_email("kim"), new_email("kim.new")
     live.person(email)
     virtual_authenticator(page)
-    sign_in(page, email)
+    signed_in(page, email)
     add_passkey(page, "Phone")
 
     # One click only warns: a lost device would leave a password reset as the way back.
