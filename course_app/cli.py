@@ -4,6 +4,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -20,6 +21,52 @@ ImplOption = Annotated[
 FORMATS = ["gradescope", "exercism", "junit", "markdown"]
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def origin_warnings(origin: str, port: int) -> list[str]:
+    """What is wrong with serving ``origin`` (STEPUP_ORIGIN) from ``--port`` on this machine.
+
+    Only loopback origins are checked: behind a proxy (``https://lab.example.edu``) the
+    public port differs from uvicorn's on purpose.
+    """
+    parts = urlsplit(origin)
+    if parts.hostname not in LOOPBACK:
+        return []
+    warnings = []
+    public_port = parts.port or (443 if parts.scheme == "https" else 80)
+    if public_port != port:
+        warnings.append(
+            f"STEPUP_ORIGIN is {origin} but this server listens on port {port}: the pages"
+            f" on port {port} will have every form refused as cross-origin, and mailed links"
+            f" point to port {public_port}. Start with --port {public_port}, or set"
+            f" STEPUP_ORIGIN=http://localhost:{port}."
+        )
+    if parts.hostname != "localhost":
+        warnings.append(
+            f"STEPUP_ORIGIN uses {parts.hostname}: passkeys need a host name, not an IP"
+            f" address. Use http://localhost:{port} instead."
+        )
+    return warnings
+
+
+class _OpenThisAddress(logging.Filter):
+    """uvicorn announces the socket it listens on (``http://127.0.0.1:8000``), which is not
+    the address to open: every form is refused there. Name the app's origin on that line."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__()
+        self.tail = f"open {origin.replace('%', '%%')} in your browser (Press CTRL+C to quit)"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Uvicorn running on"):
+            record.msg = record.msg.replace("(Press CTRL+C to quit)", "— " + self.tail)
+            color = getattr(record, "color_message", None)
+            if isinstance(color, str):
+                record.color_message = color.replace("(Press CTRL+C to quit)", "— " + self.tail)
+        return True
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port on localhost")] = 8000,
@@ -32,7 +79,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the reference app with uvicorn on http://localhost:PORT."""
+    """Run the reference app with uvicorn; open it at http://localhost:PORT (STEPUP_ORIGIN)."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -64,6 +111,8 @@ def serve(
         )
         raise typer.Exit(2) from None
     typer.echo(f"Step-Up Auth Lab on {settings.origin}  (implementation: {impl})")
+    for warning in origin_warnings(settings.origin, port):
+        typer.secho(f"Warning: {warning}", fg="yellow", err=True)
     typer.echo(f"Database: {settings.db_path}")
     if settings.dev_mode:
         for line in seed_demo(settings):
@@ -71,7 +120,12 @@ def serve(
         typer.echo(f"Dev mailbox: {settings.origin}/dev/mailbox")
         # Mail is "sent" to the console too, as in the lesson: show those lines.
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    config = uvicorn.Config(application, host=host, port=port, log_level="info")
+    logging.getLogger("uvicorn.error").addFilter(_OpenThisAddress(settings.origin))
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # e.g. the port is taken: uvicorn said why
+        raise typer.Exit(3)
 
 
 @app.command()

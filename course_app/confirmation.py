@@ -31,10 +31,12 @@ def still_current(db: sqlite3.Connection, session_id: int, request: Request) -> 
 
 @dataclass(frozen=True)
 class Settled:
-    """What one confirmation attempt left behind: the rotated cookie token on success."""
+    """What one confirmation attempt left behind: the rotated cookie token on success, else
+    the failures in a row so far (the answer says how many attempts are left)."""
 
     token: str | None
     revoked: bool = False
+    failures: int = 0
 
 
 def settle_confirmation(
@@ -49,7 +51,7 @@ def settle_confirmation(
     if failures >= settings.max_failed_confirmations:
         delete_session(db, session_id)
         return Settled(None, revoked=True)
-    return Settled(None)
+    return Settled(None, failures=failures)
 
 
 def confirm_password(
@@ -80,14 +82,22 @@ def confirm_password(
         if attempt >= settings.max_failed_confirmations:
             delete_session(db, session.id)
             return Settled(None, revoked=True)
-    return Settled(None)
+    return Settled(None, failures=attempt)
+
+
+def failures_so_far(db: sqlite3.Connection, session_id: int) -> int:
+    row = db.execute(
+        "SELECT failed_confirmations FROM sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def confirmation_answer(
     settled: Settled, response: Response, settings: Settings, failure: str = "Invalid credentials"
 ) -> dict[str, Any]:
     """After the transaction committed (so a failure stays counted): the new cookie and the
-    window's end, or the 401 (the session row is already gone when it was revoked)."""
+    window's end, or the 401 with ``attempts_left`` before the session is signed out (the
+    session row is already gone when it was revoked)."""
     if settled.token is None:
         if settled.revoked:
             raise ApiError(
@@ -95,7 +105,8 @@ def confirmation_answer(
                 "Too many failed confirmations: this session has been signed out",
                 "session_revoked",
             )
-        raise ApiError(401, failure, "invalid_credentials")
+        left = settings.max_failed_confirmations - settled.failures
+        raise ApiError(401, failure, "invalid_credentials", attempts_left=left)
     set_session_cookie(response, settled.token, settings)
     expires_at = window_ends(utcnow(), settings.reauth_window_seconds)
     return {

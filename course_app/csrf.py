@@ -18,8 +18,8 @@ unsafe request (POST, PUT, PATCH, DELETE) passes two checks here, before the app
    the three types a page can send cross-site without asking the server first — is refused
    with 415, as is any other type that is not JSON.
 
-Refusals are JSON errors like the rest of the app: 403 ``cross_site`` and 415
-``unsupported_media_type``.
+Refusals are JSON errors like the rest of the app: 403 ``cross_site`` (with the address the
+app works at, ``expected_origin``, and a message naming it) and 415 ``unsupported_media_type``.
 """
 
 from urllib.parse import urlsplit
@@ -80,16 +80,17 @@ class CrossSiteGuard:
             await self.app(scope, receive, send)
             return
         status, message, code = refusal
-        await JSONResponse({"error": message, "code": code}, status_code=status)(
-            scope, receive, send
-        )
+        body = {"error": message, "code": code}
+        if code == "cross_site":
+            body["expected_origin"] = self.origin  # where the app works: say it, link it
+        await JSONResponse(body, status_code=status)(scope, receive, send)
 
     def refusal(self, headers: Headers) -> tuple[int, str, str] | None:
         """Why this request is refused, as ``(status, message, code)``; None to let it in."""
         origin = headers.get("origin")
         fetch_site = headers.get("sec-fetch-site")
         if origin is not None and normalize_origin(origin) != self.origin:
-            return 403, "Cross-origin request refused", "cross_site"
+            return 403, self.wrong_address(origin), "cross_site"
         if fetch_site is not None and fetch_site.strip().lower() != "same-origin":
             return 403, "Cross-site request refused", "cross_site"
         if origin is None and fetch_site is not None:
@@ -98,3 +99,14 @@ class CrossSiteGuard:
         if content_type is not None and not is_json(content_type):
             return 415, "Send the request body as application/json", "unsupported_media_type"
         return None
+
+    def wrong_address(self, origin: str) -> str:
+        """The refusal of another origin. A page of this very app opened at another address
+        (``127.0.0.1`` for ``localhost``, another port) is the usual cause: name both."""
+        opened_at = normalize_origin(origin)
+        if opened_at is None:
+            return "Cross-origin request refused"
+        return (
+            f"Cross-origin request refused: this page is open at {opened_at}, but the app"
+            f" only accepts requests from {self.origin}. Open {self.origin} and try again."
+        )

@@ -73,6 +73,33 @@ def check_code(db: sqlite3.Connection, user: User, method: str, value: str) -> b
     return False
 
 
+def code_already_used(db: sqlite3.Connection, user: User, method: str, value: str) -> bool:
+    """After :func:`check_code` said no: was it a right code that was already spent (a TOTP
+    code of a used timestep, a used recovery code)? Then the person needs a new code, and
+    the attempt is no guess: knowing a spent code brings an attacker nothing."""
+    if not user.totp_enabled or not user.totp_secret:
+        return False
+    if method == "totp":
+        row = db.execute("SELECT totp_last_step FROM users WHERE id = ?", (user.id,)).fetchone()
+        return row is not None and totp.already_used(
+            user.totp_secret, value, utcnow(), row["totp_last_step"]
+        )
+    if method == "recovery_code":
+        row = db.execute(
+            "SELECT 1 FROM recovery_codes WHERE user_id = ? AND code_hash = ?"
+            " AND used_at IS NOT NULL",
+            (user.id, hash_token(normalize_recovery_code(value))),
+        ).fetchone()
+        return row is not None
+    return False
+
+
+CODE_ALREADY_USED = {
+    "totp": "That code was already used. Wait for your authenticator app to show a new one.",
+    "recovery_code": "That recovery code was already used. Each one works once: use another.",
+}
+
+
 FIELD_NAMES = {"password": "password", "totp": "code", "recovery_code": "recovery_code"}
 
 

@@ -7,11 +7,20 @@ from course_app.accounts import create_user, find_user_by_email
 from course_app.clock import now_iso
 from course_app.db import connect, transaction
 from course_app.security.passwords import hash_password
-from course_app.security.tokens import hash_token, new_recovery_codes
+from course_app.security.tokens import hash_token
 from course_app.settings import Settings
 
 # A fixed secret so the printed value can be typed into an authenticator app once.
 CAROL_TOTP_SECRET = "JBSWY3DPEHPK3PXPCAROLDEMO234567A"
+# Fixed recovery codes (in the format of real ones) so the recovery path can be tried: the
+# ones still unused are printed at every start. Demo data only, like the passwords.
+CAROL_RECOVERY_CODES = (
+    "c4a701-5e2b9d-0f83a6-d1e7c2",
+    "7b19e4-a60c53-e2d8f1-4c95b0",
+    "e0f3a8-19b7c6-5d24e9-a8c170",
+    "3d6c90-f1a2b7-86e05d-2b4f93",
+    "a95e12-7c03f8-b4d6a1-e07c35",
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,29 @@ def seed_demo(settings: Settings) -> list[str]:
     for account in DEMO_ACCOUNTS:
         state = "created" if account.email in created else "exists, left as is"
         lines.append(f"  {account.email:<20} {account.password:<17} {account.note} [{state}]")
+    unused = _unused_recovery_codes(settings)
+    if unused:
+        lines.append(f"  carol's unused recovery codes (each works once): {', '.join(unused)}")
     return lines
+
+
+def _unused_recovery_codes(settings: Settings) -> list[str]:
+    db = connect(settings.db_path)
+    try:
+        user = find_user_by_email(db, "carol@example.com")
+        if user is None:
+            return []
+        return [
+            code
+            for code in CAROL_RECOVERY_CODES
+            if db.execute(
+                "SELECT 1 FROM recovery_codes WHERE user_id = ? AND code_hash = ?"
+                " AND used_at IS NULL",
+                (user.id, hash_token(code)),
+            ).fetchone()
+        ]
+    finally:
+        db.close()
 
 
 def _seed(db: sqlite3.Connection, rounds: int) -> set[str]:
@@ -64,7 +95,7 @@ def _seed(db: sqlite3.Connection, rounds: int) -> set[str]:
         )
         db.executemany(
             "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
-            [(ids["carol@example.com"], hash_token(c)) for c in new_recovery_codes()],
+            [(ids["carol@example.com"], hash_token(c)) for c in CAROL_RECOVERY_CODES],
         )
     if "alice@example.com" in created:
         org_id = db.execute(

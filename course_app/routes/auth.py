@@ -13,6 +13,7 @@ from course_app.clock import from_iso, now_iso, utcnow
 from course_app.confirmation import (
     confirm_password,
     confirmation_answer,
+    failures_so_far,
     settle_confirmation,
     still_current,
 )
@@ -20,7 +21,13 @@ from course_app.cookies import clear_cookies, set_pending_cookie, set_session_co
 from course_app.db import transaction
 from course_app.deps import DB, CurrentSession, CurrentUser, SettingsDep
 from course_app.errors import ApiError, NotAuthenticated
-from course_app.identity import check_code, check_password, pick_one
+from course_app.identity import (
+    CODE_ALREADY_USED,
+    check_code,
+    check_password,
+    code_already_used,
+    pick_one,
+)
 from course_app.mail import send_mail
 from course_app.models import User
 from course_app.routes.pages import notice_page
@@ -140,7 +147,12 @@ def login_second_factor(
         user = accounts.get_user(db, row["user_id"])
         if user is not None:
             ratelimit.guard_codes(db, user.id, settings)
-        if user is None or not check_code(db, user, method, value):
+        ok = user is not None and check_code(db, user, method, value)
+        if user is not None and not ok and code_already_used(db, user, method, value):
+            # A spent code is no guess: say so, and leave the attempts as they were.
+            left = MAX_PENDING_ATTEMPTS - row["attempts"]
+            raise ApiError(401, CODE_ALREADY_USED[method], "code_already_used", attempts_left=left)
+        if user is None or not ok:
             if user is not None:
                 ratelimit.record_code_failure(db, user.id)
                 audit.record(user.id, "sign_in_failed", f"wrong {method} code")
@@ -160,7 +172,8 @@ def login_second_factor(
             failed = False
     if failed:
         # Outside the transaction block so the attempt counter above is committed.
-        raise ApiError(401, "Invalid code", "invalid_credentials")
+        left = MAX_PENDING_ATTEMPTS - attempts
+        raise ApiError(401, "Invalid code", "invalid_credentials", attempts_left=left)
     set_session_cookie(response, session_token, settings)
     response.delete_cookie(PENDING_COOKIE, path="/auth")
     return {"two_factor_required": False, "message": "Signed in.", "user_id": user.id}
@@ -199,6 +212,12 @@ def confirm(
                 raise NotAuthenticated()
             ratelimit.guard_codes(db, user.id, settings)
             ok = check_code(db, user, method, value)
+            if not ok and code_already_used(db, user, method, value):
+                # A spent code is no guess: say so, and count no failure.
+                left = settings.max_failed_confirmations - failures_so_far(db, session.id)
+                raise ApiError(
+                    401, CODE_ALREADY_USED[method], "code_already_used", attempts_left=left
+                )
             if not ok:
                 ratelimit.record_code_failure(db, user.id)
             settled = settle_confirmation(db, session.id, method if ok else None, settings)

@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from course_app.accounts import get_user
+from course_app.csrf import normalize_origin
 from course_app.deps import DB, SettingsDep
 from course_app.sessions import COOKIE, load_session
 
@@ -26,15 +28,43 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
 
-def _signed_in(request: Request, db: DB, settings: SettingsDep) -> bool:
+def _account_email(request: Request, db: DB, settings: SettingsDep) -> str | None:
+    """Who is signed in with this request's cookie (None: nobody)."""
     token = request.cookies.get(COOKIE)
-    return bool(token and load_session(db, token, settings))
+    session = load_session(db, token, settings) if token else None
+    user = get_user(db, session.user_id) if session else None
+    return user.email if user else None
+
+
+def _origin_problem(request: Request, settings: SettingsDep) -> dict[str, str]:
+    """The page was opened at another address than the app's origin (``127.0.0.1`` for
+    ``localhost``, another port): every form would be refused as cross-origin, and passkeys
+    and cookies are tied to the origin too. The page says so and links the right address."""
+    opened_at = normalize_origin(f"{request.url.scheme}://{request.url.netloc}")
+    expected = normalize_origin(settings.origin) or settings.origin
+    if opened_at is None or opened_at == expected:
+        return {}
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {"opened_at": opened_at, "expected_origin": expected, "right_address": expected + here}
+
+
+def _context(request: Request, settings: SettingsDep, **values: object) -> dict[str, object]:
+    return (
+        {"dev_mode": settings.dev_mode, "account_email": None}
+        | _origin_problem(request, settings)
+        | values
+    )
 
 
 def _page(
-    request: Request, settings: SettingsDep, template: str, title: str, script: str
+    request: Request,
+    settings: SettingsDep,
+    template: str,
+    title: str,
+    script: str,
+    account_email: str | None = None,
 ) -> HTMLResponse:
-    context = {"title": title, "script": script, "dev_mode": settings.dev_mode}
+    context = _context(request, settings, title=title, script=script, account_email=account_email)
     return templates.TemplateResponse(request, template, context)
 
 
@@ -42,19 +72,19 @@ def notice_page(
     request: Request, settings: SettingsDep, title: str, message: str, status: int = 200
 ) -> HTMLResponse:
     """A plain page with one message, for links people open from their mail."""
-    context = {"title": title, "message": message, "script": None, "dev_mode": settings.dev_mode}
+    context = _context(request, settings, title=title, message=message, script=None)
     return templates.TemplateResponse(request, "notice.html", context, status_code=status)
 
 
 @router.get("/")
 def home(request: Request, db: DB, settings: SettingsDep) -> Response:
-    target = "/account" if _signed_in(request, db, settings) else "/signin"
+    target = "/account" if _account_email(request, db, settings) else "/signin"
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/signin")
 def signin(request: Request, db: DB, settings: SettingsDep) -> Response:
-    if _signed_in(request, db, settings):
+    if _account_email(request, db, settings):
         return RedirectResponse("/account", status_code=303)
     return _page(request, settings, "signin.html", "Sign in", "signin.js")
 
@@ -77,9 +107,10 @@ def reset_password(request: Request, settings: SettingsDep) -> Response:
 
 @router.get("/account")
 def account(request: Request, db: DB, settings: SettingsDep) -> Response:
-    if not _signed_in(request, db, settings):
+    email = _account_email(request, db, settings)
+    if email is None:
         return RedirectResponse("/signin", status_code=303)
-    return _page(request, settings, "account.html", "Your account", "account.js")
+    return _page(request, settings, "account.html", "Your account", "account.js", email)
 
 
 @dev_router.get("/dev/mailbox")

@@ -37,6 +37,20 @@ def accept(secret: str, code: str, now: datetime, last_step: int | None) -> int 
     return None
 
 
+def already_used(secret: str, code: str, now: datetime, last_step: int | None) -> bool:
+    """True when ``code`` is right for a step of the drift window that was already spent (at
+    or before ``last_step``): a replay, which deserves its own message and is no guess."""
+    if last_step is None or not CODE.fullmatch(code):
+        return False
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    return any(
+        pyotp.utils.strings_equal(totp.generate_otp(step), code)
+        for step in (current - 1, current, current + 1)
+        if step <= last_step
+    )
+
+
 def code_at(secret: str, now: datetime) -> str:
     """The code an authenticator app would show at ``now`` (for demos and tests)."""
     return pyotp.TOTP(secret).at(now)

@@ -78,7 +78,11 @@ def test_a_wrong_factor_is_a_401_and_unlocks_nothing(alice: TestClient, body: di
     token = session_token(alice)
     r = alice.post("/auth/confirm", json=body)
     assert r.status_code == 401, r.text
-    assert r.json() == {"error": "Invalid credentials", "code": "invalid_credentials"}
+    assert r.json() == {
+        "error": "Invalid credentials",
+        "code": "invalid_credentials",
+        "attempts_left": 4,
+    }
     assert session_token(alice) == token
     assert_reauth_required(alice.post("/me/2fa/setup"))
 
@@ -112,6 +116,11 @@ def test_the_fifth_failure_revokes_the_session(lab: Lab, alice: TestClient) -> N
     assert r.status_code == 401, r.text  # the right password is too late
     assert_signed_in(laptop)  # only the guessing session is gone
     assert count(lab, "sessions") == 1
+
+
+def test_each_failure_says_how_many_attempts_are_left(alice: TestClient) -> None:
+    assert [wrong(alice).get("attempts_left") for _ in range(4)] == [4, 3, 2, 1]
+    assert "attempts_left" not in wrong(alice)  # the fifth signed the session out
 
 
 def test_a_success_resets_the_failure_count(alice: TestClient) -> None:

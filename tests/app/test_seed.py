@@ -6,7 +6,8 @@ import pyotp
 import pytest
 from app_helpers import count, now
 
-from course_app.seed import CAROL_TOTP_SECRET, DEMO_ACCOUNTS, seed_demo
+from course_app.security.tokens import new_recovery_codes
+from course_app.seed import CAROL_RECOVERY_CODES, CAROL_TOTP_SECRET, DEMO_ACCOUNTS, seed_demo
 from course_app.testing import Lab
 
 PASSWORDS = {account.email: account.password for account in DEMO_ACCOUNTS}
@@ -63,6 +64,22 @@ def test_carol_signs_in_with_the_printed_secret(lab: Lab) -> None:
     me = client.get("/me").json()
     assert me["two_factor_enabled"] is True
     assert me["methods"] == ["password", "totp", "recovery_code"]
+
+
+def test_carols_printed_recovery_codes_work_once_and_stop_being_printed(lab: Lab) -> None:
+    text = "\n".join(seed_demo(lab.settings))
+    assert all(code in text for code in CAROL_RECOVERY_CODES)
+    real = new_recovery_codes(1)[0]
+    assert [len(part) for part in CAROL_RECOVERY_CODES[0].split("-")] == [
+        len(part) for part in real.split("-")
+    ]  # the same format as the codes people get
+    used = CAROL_RECOVERY_CODES[0]
+    client = sign_in(lab, "carol@example.com")["client"]
+    r = client.post("/auth/login/2fa", json={"recovery_code": used})
+    assert r.status_code == 200, r.text
+    again = "\n".join(seed_demo(lab.settings))
+    assert used not in again
+    assert all(code in again for code in CAROL_RECOVERY_CODES[1:])
 
 
 def test_seeding_never_overwrites_an_existing_user(lab: Lab) -> None:

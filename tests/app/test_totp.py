@@ -177,6 +177,48 @@ def test_a_code_used_to_confirm_cannot_be_replayed(
     confirm(alice, code=factors.code())  # the code of the step we are in now works
 
 
+def test_a_replayed_code_says_it_was_used_and_costs_no_attempt(
+    lab: Lab, alice: TestClient, factors: TwoFactor
+) -> None:
+    code = factors.code()
+    confirm(alice, code=code)
+    for _ in range(6):  # more than the five failures that would sign the session out
+        r = alice.post("/auth/confirm", json={"code": code})
+        assert r.status_code == 401, r.text
+        body = r.json()
+        assert body["code"] == "code_already_used", body
+        assert "already used" in body["error"] and body["attempts_left"] == 5, body
+    assert_signed_in(alice)
+    assert count(lab, "login_failures") == 0  # nor a guess against the account's code limit
+    r = alice.post("/auth/confirm", json={"code": factors.wrong_code()})
+    assert r.json() == {
+        "error": "Invalid credentials",
+        "code": "invalid_credentials",
+        "attempts_left": 4,
+    }
+
+
+def test_a_used_recovery_code_says_so(alice: TestClient, factors: TwoFactor) -> None:
+    code = factors.recovery_codes[0]
+    confirm(alice, recovery_code=code)
+    r = alice.post("/auth/confirm", json={"recovery_code": code.upper()})
+    assert r.status_code == 401, r.text
+    assert r.json()["code"] == "code_already_used", r.text
+    assert "recovery code was already used" in r.json()["error"]
+
+
+def test_signing_in_with_a_used_code_says_so_and_counts_attempts_left(
+    lab: Lab, factors: TwoFactor
+) -> None:
+    code = factors.code()
+    expect(sign_in_2fa(lab, ALICE, code=code)[1], 200)
+    client, r = sign_in_2fa(lab, ALICE, code=code)
+    assert r.status_code == 401, r.text
+    assert (r.json()["code"], r.json()["attempts_left"]) == ("code_already_used", 5), r.text
+    r = client.post("/auth/login/2fa", json={"code": factors.wrong_code()})
+    assert (r.json()["code"], r.json()["attempts_left"]) == ("invalid_credentials", 4), r.text
+
+
 def test_a_code_from_an_older_step_than_the_last_one_is_refused(
     lab: Lab, factors: TwoFactor
 ) -> None:

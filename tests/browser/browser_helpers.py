@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
 from course_app.clock import to_iso, utcnow
@@ -25,6 +26,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Through the sign-in form: what a person does (the page then remembers "password")."""
     page.goto("/signin")
     form = page.locator("#password-form")
     form.get_by_label("Email").fill(email)
@@ -32,6 +34,39 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     form.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url("/account")
     expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """The same ``POST /auth/login``, sent by the browser context's own HTTP client (its
+    cookie lands in the browser), then the account page: for tests about what comes after
+    signing in, half a second quicker than the form."""
+    r = page.request.post("/auth/login", data={"email": email, "password": password})
+    assert r.status == 200, r.text()
+    page.goto("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def sign_in_with_totp(page: Page, email: str, code: str) -> None:
+    """Password, then the authenticator code (this browser then remembers "totp")."""
+    page.goto("/signin")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.locator("#second-factor-form").get_by_label("6-digit code").fill(code)
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page).to_have_url("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+
+
+def with_totp(lab: Lab, email: str) -> "TotpDevice":
+    """An account with TOTP on (and so recovery codes): three ways to confirm."""
+    client = lab.person(email)
+    assert client.post("/auth/confirm", json={"password": PASSWORD}).status_code == 200
+    device = TotpDevice(client.post("/me/2fa/setup").json()["secret"])
+    r = client.post("/me/2fa/enable", json={"code": device.code()})
+    assert r.status_code == 200, r.text
+    assert client.post("/auth/logout").status_code == 204
+    return device
 
 
 def dialog(page: Page) -> Locator:
@@ -53,6 +88,36 @@ def expire_window(lab: Lab, email: str) -> None:
         )
 
 
+def pill_says_confirmed(page: Page) -> None:
+    """The countdown pill agrees with the server (GET /me) that the window is open."""
+    expect(page.locator("#window-status")).to_contain_text("Identity confirmed")
+    assert page.evaluate("fetch('/me').then((r) => r.json())")["reauth"]["recent"] is True
+
+
+AXE_SCRIPT = Axe().axe_script  # axe-core, as shipped inside axe-playwright-python
+SERIOUS = ("serious", "critical")
+
+
+def serious_violations(page: Page, context: str = "document") -> list[str]:
+    """axe-core's serious and critical findings on the page (or inside ``context``, a CSS
+    selector), in light and in dark mode (``prefers-color-scheme``). ``page.evaluate`` is
+    not subject to the page's CSP, so axe needs no exception in it."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    found = []
+    for scheme in ("light", "dark"):
+        # Reduced motion: no colour transition is caught half-way when the scheme flips.
+        page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+        where = context if context == "document" else repr(context)
+        run = f"axe.run({where}, {{resultTypes: ['violations']}})"
+        for v in page.evaluate(f"{run}.then((r) => r.violations)"):
+            if v["impact"] in SERIOUS:
+                targets = [n["target"] for n in v["nodes"]][:3]
+                found.append(f"{scheme}: {v['id']} ({v['impact']}): {v['help']} at {targets}")
+    page.emulate_media(color_scheme="light", reduced_motion="no-preference")
+    return found
+
+
 def confirmed_method(lab: Lab, email: str) -> str | None:
     rows = lab.query(
         "SELECT s.confirmed_method FROM sessions s JOIN users u ON u.id = s.user_id"
@@ -62,11 +127,16 @@ def confirmed_method(lab: Lab, email: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def screenshot(page: Page, name: str, full_page: bool = False) -> None:
-    """For the docs, only when asked (STEPUP_SCREENSHOTS=1): normal runs leave the tree alone."""
+def screenshot(page: Page, name: str, full_page: bool = False, dark: bool = False) -> None:
+    """For the docs, only when asked (STEPUP_SCREENSHOTS=1): normal runs leave the tree alone.
+    ``dark``: in dark mode (``prefers-color-scheme: dark``), then back to light."""
     if os.environ.get("STEPUP_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        if dark:
+            page.emulate_media(color_scheme="dark", reduced_motion="reduce")
         page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+        if dark:
+            page.emulate_media(color_scheme="light", reduced_motion="no-preference")
 
 
 class TotpDevice:

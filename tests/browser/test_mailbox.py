@@ -29,6 +29,8 @@ def test_sign_up_then_verify_from_the_dev_mailbox(
     expect(message).to_have_count(1)
     message.get_by_role("button", name="Verify email address").click()
     expect(message.get_by_role("status")).to_have_text("Email verified.")
+    opened = message.get_by_role("button", name="Opened")
+    expect(opened).to_have_attribute("aria-disabled", "true")  # done: not a button to press again
     user = live.user(email)
     assert user is not None and user["email_verified"] == 1
 

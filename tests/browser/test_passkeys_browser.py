@@ -11,8 +11,9 @@ from browser_helpers import (
     dialog,
     dialog_opens,
     expire_window,
+    pill_says_confirmed,
     screenshot,
-    sign_in,
+    signed_in,
 )
 from playwright.sync_api import Page, expect
 
@@ -66,7 +67,7 @@ def test_adding_a_passkey_then_signing_in_with_it(
     assert r.status_code == 201, r.text
     assert owner.post("/auth/logout").status_code == 204
     virtual_authenticator(page)
-    sign_in(page, email)
+    signed_in(page, email)
 
     add_passkey(page, "This laptop")
     assert live.query("SELECT name FROM passkeys ORDER BY id DESC")[0][0] == "This laptop"
@@ -80,6 +81,15 @@ def test_adding_a_passkey_then_signing_in_with_it(
     expect(page.locator("#nav-email")).to_have_text(email)
     expect(page.locator("#window-status")).to_have_text("Sensitive actions will ask you to confirm")
 
+    # The dialog opens on the passkey she just signed in with; the password is one click away.
+    page.get_by_label("New email address").fill("pat.elsewhere@example.com")
+    page.get_by_role("button", name="Change email").click()
+    expect(dialog(page).get_by_role("button", name="Use passkey")).to_be_focused()
+    expect(dialog(page).get_by_role("button", name="Use another method")).to_be_visible()
+    expect(page.locator("#confirm-lost-device")).to_be_hidden()  # she has a password too
+    dialog(page).get_by_role("button", name="Cancel").click()
+    expect(dialog(page)).to_be_hidden()
+
 
 def test_confirming_with_a_passkey_and_going_passkey_only(
     page: Page, live: Lab, new_email: NewEmail
@@ -87,22 +97,38 @@ def test_confirming_with_a_passkey_and_going_passkey_only(
     email, changed = new_email("kim"), new_email("kim.new")
     live.person(email)
     virtual_authenticator(page)
-    sign_in(page, email)
+    signed_in(page, email)
     add_passkey(page, "Phone")
 
+    # One click only warns: a lost device would leave a password reset as the way back.
+    remove = page.get_by_role("button", name="Remove my password and use passkeys only")
+    remove.click()
+    warning = page.get_by_role("group", name="Sign in with passkeys only?")
+    expect(warning).to_be_focused()
+    expect(warning).to_contain_text("only with your one passkey")
+    expect(warning).to_contain_text("If you lose the device")
+    warning.get_by_role("button", name="Keep my password").click()
+    expect(warning).to_be_hidden()
+    expect(remove).to_be_focused()
+    assert live.user(email)["password_hash"] is not None
+
     # Inside the window: removing the password asks nothing.
-    page.get_by_role("button", name="Remove my password and use passkeys only").click()
+    remove.click()
+    warning.get_by_role("button", name="Remove my password").click()
     expect(page.locator("#password-card [data-status]")).to_contain_text("Password removed")
     assert dialog_opens(page) == 1
+    assert live.user(email)["password_hash"] is None
 
     expire_window(live, email)
     page.get_by_label("New email address").fill(changed)
     page.get_by_role("button", name="Change email").click()
     expect(dialog(page)).to_be_visible()
-    expect(page.locator("#confirm-methods")).to_be_hidden()  # the passkey is all she has
+    expect(page.get_by_role("button", name="Use another method")).to_be_hidden()  # all she has
+    expect(page.locator("#confirm-lost-device")).to_contain_text("Reset your password by email")
     dialog(page).get_by_role("button", name="Use passkey").click()
 
     expect(dialog(page)).to_be_hidden()
     expect(page.locator("#current-email")).to_have_text(changed)
     assert confirmed_method(live, changed) == "passkey"
     assert dialog_opens(page) == 2
+    pill_says_confirmed(page)

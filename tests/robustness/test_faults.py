@@ -297,7 +297,7 @@ def test_a_used_totp_step_stays_used_when_the_clock_goes_back(
     assert alice.post("/me/2fa/enable", json={"code": code}).status_code == 200
     clock.tick(-120)
     r = alice.post("/auth/confirm", json={"code": code_at(secret, datetime.now(UTC))})
-    assert r.status_code == 401 and r.json()["code"] == "invalid_credentials", r.text
+    assert r.status_code == 401 and r.json()["code"] == "code_already_used", r.text
     clock.tick(120 + 30)
     r = alice.post("/auth/confirm", json={"code": code_at(secret, datetime.now(UTC))})
     assert r.status_code == 200, r.text

@@ -6,6 +6,7 @@ import { createPasskey, passkeysSupported } from "./webauthn.js";
 
 let me = null;
 let countdown = null;
+let windowOpen = null; // null until the first showWindow(): nothing to announce on load
 const statusOf = (cardId) => $(`#${cardId} [data-status]`);
 
 function badge(node, text, kind) {
@@ -18,25 +19,39 @@ function clock(seconds) {
   return `${m}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-// The pill only informs; the server decides whether the next action asks.
-function showWindow() {
+// The pill only informs; the server decides whether the next action asks. It follows the
+// server's word: GET /me on load, and the `expires_at` of every confirmation (the dialog's
+// "stepup:confirmed" event), whatever the retried request then answered.
+function showWindow(expiresAt) {
   const pill = $("#window-status");
-  const ends = me.reauth.recent && me.reauth.expires_at ? Date.parse(me.reauth.expires_at) : 0;
+  const ends = expiresAt ? Date.parse(expiresAt) : 0;
   clearInterval(countdown);
   const tick = () => {
     const left = Math.round((ends - Date.now()) / 1000);
-    if (left > 0) {
-      pill.textContent = `Identity confirmed · ${clock(left)} left`;
-      pill.dataset.state = "open";
-    } else {
-      pill.textContent = "Sensitive actions will ask you to confirm";
-      pill.dataset.state = "closed";
-      clearInterval(countdown);
-    }
+    const open = left > 0;
+    pill.textContent = open
+      ? `Identity confirmed · ${clock(left)} left`
+      : "Sensitive actions will ask you to confirm";
+    pill.dataset.state = open ? "open" : "closed";
+    if (!open) clearInterval(countdown);
+    announceWindow(open, left);
   };
   tick();
   if (ends) countdown = setInterval(tick, 1000);
 }
+
+// Screen readers hear the window open and close, not every second of the countdown.
+function announceWindow(open, left) {
+  if (open === windowOpen) return;
+  const first = windowOpen === null;
+  windowOpen = open;
+  if (first) return;
+  $("#window-announce").textContent = open
+    ? `Identity confirmed. Sensitive actions won't ask again for about ${Math.ceil(left / 60)} minutes.`
+    : "The confirmation window has closed: sensitive actions will ask you to confirm again.";
+}
+
+document.addEventListener("stepup:confirmed", (event) => showWindow(event.detail.expires_at));
 
 async function loadMe() {
   me = await api("GET", "/me");
@@ -51,32 +66,55 @@ async function loadMe() {
     : "This account has no password: it signs in with passkeys only. You can set one here.";
   $("#password-submit").textContent = hasPassword ? "Change password" : "Set a password";
   $("#remove-password").hidden = !(hasPassword && hasPasskey);
+  if ($("#remove-password").hidden) showRemoveWarning(false);
   badge($("#twofa-state"), me.two_factor_enabled ? "On" : "Off", me.two_factor_enabled ? "success" : "muted");
   $("#twofa-off").hidden = me.two_factor_enabled || !$("#twofa-enrol").hidden;
   $("#twofa-disable-form").hidden = !me.two_factor_enabled;
-  showWindow();
+  showWindow(me.reauth.recent ? me.reauth.expires_at : null);
 }
 
 // Email and password ------------------------------------------------------------------------
 
 onSubmit($("#email-form"), statusOf("email-card"), async ({ email }, form) => {
-  const result = await api("PUT", "/me/email", { email: email.trim() });
+  const result = await api("PUT", "/me/email", { email: email.trim() }, "change your email address");
   form.reset();
   await loadMe();
   return result.message;
 });
 
 onSubmit($("#password-form"), statusOf("password-card"), async ({ new_password }, form) => {
-  const result = await api("PUT", "/me/password", { new_password });
+  const purpose = me?.methods.includes("password") ? "change your password" : "set a password";
+  const result = await api("PUT", "/me/password", { new_password }, purpose);
   form.reset();
   await Promise.all([loadMe(), loadSessions()]);
   return result.message;
 });
 
-$("#remove-password").addEventListener("click", (event) =>
+// Going passkey-only is one click away from being locked out with a lost phone: say so first.
+function showRemoveWarning(show) {
+  $("#remove-password-warning").hidden = !show;
+  $("#remove-password").setAttribute("aria-expanded", String(show));
+}
+
+$("#remove-password").addEventListener("click", () => {
+  const count = $("#passkey-list").querySelectorAll(".item:not(.empty)").length;
+  $("#remove-password-passkeys").textContent =
+    count === 1 ? "your one passkey" : `your ${count} passkeys`;
+  showRemoveWarning(true);
+  $("#remove-password-warning").focus();
+});
+
+$("#remove-password-keep").addEventListener("click", () => {
+  showRemoveWarning(false);
+  $("#remove-password").focus();
+});
+
+$("#remove-password-confirm").addEventListener("click", (event) =>
   attempt(statusOf("password-card"), event.currentTarget, async () => {
-    const result = await api("DELETE", "/me/password");
+    const result = await api("DELETE", "/me/password", undefined, "remove your password");
+    showRemoveWarning(false);
     await loadMe();
+    $("#password-form input").focus();
     return result.message;
   }),
 );
@@ -92,7 +130,7 @@ async function loadPasskeys() {
       remove.setAttribute("aria-label", `Remove passkey ${p.name}`);
       remove.addEventListener("click", () =>
         attempt(statusOf("passkeys-card"), remove, async () => {
-          await api("DELETE", `/me/passkeys/${p.id}`);
+          await api("DELETE", `/me/passkeys/${p.id}`, undefined, `remove the passkey "${p.name}"`);
           await Promise.all([loadPasskeys(), loadMe()]);
           return `Passkey "${p.name}" removed.`;
         }),
@@ -115,8 +153,12 @@ if (!passkeysSupported()) {
 }
 
 onSubmit($("#passkey-form"), statusOf("passkeys-card"), async ({ name }, form) => {
-  const credential = await createPasskey(await api("POST", "/me/passkeys/options"));
-  const result = await api("POST", "/me/passkeys", { credential, name: name.trim() || "Passkey" });
+  const purpose = "add a passkey";
+  const credential = await createPasskey(
+    await api("POST", "/me/passkeys/options", undefined, purpose),
+  );
+  const body = { credential, name: name.trim() || "Passkey" };
+  const result = await api("POST", "/me/passkeys", body, purpose);
   form.reset();
   await Promise.all([loadPasskeys(), loadMe()]);
   return result.message;
@@ -126,7 +168,7 @@ onSubmit($("#passkey-form"), statusOf("passkeys-card"), async ({ name }, form) =
 
 $("#twofa-setup").addEventListener("click", (event) =>
   attempt(statusOf("twofa-card"), event.currentTarget, async () => {
-    const setup = await api("POST", "/me/2fa/setup");
+    const setup = await api("POST", "/me/2fa/setup", undefined, "set up two-factor authentication");
     $("#twofa-secret").textContent = setup.secret;
     $("#twofa-uri").textContent = setup.otpauth_uri;
     $("#twofa-off").hidden = true;
@@ -137,7 +179,8 @@ $("#twofa-setup").addEventListener("click", (event) =>
 );
 
 onSubmit($("#twofa-enable-form"), statusOf("twofa-card"), async ({ code }, form) => {
-  const result = await api("POST", "/me/2fa/enable", { code: code.trim() });
+  const purpose = "turn on two-factor authentication";
+  const result = await api("POST", "/me/2fa/enable", { code: code.trim() }, purpose);
   form.reset();
   $("#twofa-enrol").hidden = true;
   $("#twofa-code-list").replaceChildren(...result.recovery_codes.map((c) => h("li", {}, h("code", {}, c))));
@@ -149,7 +192,7 @@ onSubmit($("#twofa-enable-form"), statusOf("twofa-card"), async ({ code }, form)
 onSubmit($("#twofa-disable-form"), statusOf("twofa-card"), async ({ code }, form) => {
   const value = code.trim();
   const body = /^[0-9]{6}$/.test(value) ? { code: value } : { recovery_code: value };
-  const result = await api("POST", "/me/2fa/disable", body);
+  const result = await api("POST", "/me/2fa/disable", body, "turn off two-factor authentication");
   form.reset();
   $("#twofa-codes").hidden = true;
   await loadMe();
@@ -158,6 +201,7 @@ onSubmit($("#twofa-disable-form"), statusOf("twofa-card"), async ({ code }, form
 
 // Organizations and API keys --------------------------------------------------------------------
 
+const MANAGERS = ["owner", "admin"]; // the roles the server lets manage API keys
 const NOT_ALLOWED = "Forbidden: only owners and admins can manage this organization's API keys.";
 const explain = (error) =>
   error instanceof ApiError && error.code === "forbidden" ? new Error(NOT_ALLOWED) : error;
@@ -172,7 +216,10 @@ function keyItem(org, key, refresh, status) {
     action.setAttribute("aria-label", `Revoke API key ${key.name}`);
     action.addEventListener("click", () =>
       attempt(status, action, async () => {
-        await api("DELETE", `/orgs/${org.id}/api-keys/${key.id}`).catch((e) => Promise.reject(explain(e)));
+        const purpose = `revoke the API key "${key.name}"`;
+        await api("DELETE", `/orgs/${org.id}/api-keys/${key.id}`, undefined, purpose).catch((e) =>
+          Promise.reject(explain(e)),
+        );
         await refresh();
         return `API key "${key.name}" revoked.`;
       }),
@@ -181,7 +228,32 @@ function keyItem(org, key, refresh, status) {
   return h("li", { class: "item" }, h("div", {}, h("p", { class: "item-title" }, key.name), h("p", { class: "item-meta" }, meta)), action);
 }
 
+/** The new key, shown once, with a button that copies it. */
+function secretBox(key) {
+  const copy = h("button", { class: "btn btn-secondary btn-small", type: "button" }, "Copy key");
+  const copied = h("span", { class: "copied", role: "status" });
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(key.key);
+      copied.textContent = "Copied.";
+    } catch {
+      copied.textContent = "Could not copy: select the key and copy it by hand.";
+    }
+  });
+  return [
+    h("p", {}, `New key "${key.name}". Copy it now: it will not be shown again.`),
+    h("code", { class: "wrap" }, key.key),
+    h("div", { class: "button-row" }, copy, copied),
+  ];
+}
+
 function orgBlock(org) {
+  const head = h("div", { class: "org-head" }, h("h3", {}, org.name), h("span", { class: "badge badge-muted" }, org.role));
+  if (!MANAGERS.includes(org.role)) {
+    // A member can neither list nor create keys: say so instead of a form that can only fail.
+    const note = `Only owners and admins of ${org.name} see and manage its API keys; you're a ${org.role}.`;
+    return h("article", { class: "org", "aria-label": org.name }, head, h("p", { class: "muted" }, note));
+  }
   const keys = h("ul", { class: "item-list", "aria-label": `API keys of ${org.name}` });
   const status = h("p", { class: "status", role: "status" });
   const secret = h("div", { class: "secret-box", hidden: true });
@@ -204,29 +276,19 @@ function orgBlock(org) {
   }
 
   onSubmit(form, status, async ({ name }) => {
-    const key = await api("POST", `/orgs/${org.id}/api-keys`, { name: name.trim() }).catch((e) =>
-      Promise.reject(explain(e)),
+    const purpose = `create an API key for ${org.name}`;
+    const key = await api("POST", `/orgs/${org.id}/api-keys`, { name: name.trim() }, purpose).catch(
+      (e) => Promise.reject(explain(e)),
     );
     form.reset();
-    secret.replaceChildren(
-      h("p", {}, `New key "${key.name}". Copy it now: it will not be shown again.`),
-      h("code", { class: "wrap" }, key.key),
-    );
+    secret.replaceChildren(...secretBox(key));
     secret.hidden = false;
     await refresh();
     return `API key "${key.name}" created.`;
   });
 
   refresh();
-  return h(
-    "article",
-    { class: "org", "aria-label": org.name },
-    h("div", { class: "org-head" }, h("h3", {}, org.name), h("span", { class: "badge badge-muted" }, org.role)),
-    keys,
-    form,
-    secret,
-    status,
-  );
+  return h("article", { class: "org", "aria-label": org.name }, head, keys, form, secret, status);
 }
 
 async function loadOrgs() {
@@ -263,7 +325,7 @@ async function loadSessions() {
         action.setAttribute("aria-label", `Revoke session ${s.id}`);
         action.addEventListener("click", () =>
           attempt(statusOf("sessions-card"), action, async () => {
-            await api("DELETE", `/me/sessions/${s.id}`);
+            await api("DELETE", `/me/sessions/${s.id}`, undefined, "sign out another browser");
             await loadSessions();
             return "Session revoked: that browser is signed out.";
           }),
@@ -280,7 +342,7 @@ async function loadSessions() {
 
 onSubmit($("#delete-form"), statusOf("delete-card"), async ({ sure }) => {
   if (!sure) throw new Error("Tick the box to confirm you want to delete your account.");
-  await api("DELETE", "/me");
+  await api("DELETE", "/me", undefined, "delete your account");
   window.location.assign("/signin?deleted=1");
   return "";
 });

@@ -28,11 +28,12 @@ export const needsStepUp = (answer) =>
   answer.status === 403 && answer.data?.code === "reauth_required";
 
 /** Send a request, stepping up and retrying when the server asks. Resolves with the JSON
- * body (null for 204); rejects with ApiError, or Cancelled when the dialog was dismissed. */
-export async function api(method, url, body) {
+ * body (null for 204); rejects with ApiError, or Cancelled when the dialog was dismissed.
+ * `purpose` tells the dialog what it is for: "To <purpose>, confirm it's you." */
+export async function api(method, url, body, purpose) {
   let answer = await send(method, url, body);
   if (needsStepUp(answer)) {
-    if (!(await confirmIdentity(answer.data))) throw new Cancelled();
+    if (!(await confirmIdentity(answer.data, purpose))) throw new Cancelled();
     answer = await send(method, url, body);
   }
   if (answer.ok) return answer.data;

@@ -13,10 +13,15 @@ function openLink(link, button, result) {
     window.location.assign(url.pathname + url.search);
     return;
   }
+  if (button.getAttribute("aria-disabled") === "true") return;
   attempt(result, button, async () => {
     const answer = await api("GET", url.pathname + url.search);
-    button.textContent = "Opened";
     return answer.message;
+  }).then((opened) => {
+    if (!opened) return;
+    // Done once: shown as done, yet still focusable so the keyboard focus stays put.
+    button.textContent = "Opened";
+    button.setAttribute("aria-disabled", "true");
   });
 }
 
