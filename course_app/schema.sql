@@ -106,6 +106,20 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (org_id, user_id)
 );
 
+-- An invitation is not a membership: it becomes one only when the person at ``email`` accepts
+-- it, signed in with that address verified. The inviter learns nothing about who has an account.
+CREATE TABLE IF NOT EXISTS invitations (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    email       TEXT NOT NULL COLLATE NOCASE,
+    role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    invited_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    UNIQUE (org_id, email)
+);
+CREATE INDEX IF NOT EXISTS invitations_email ON invitations(email);
+
 CREATE TABLE IF NOT EXISTS api_keys (
     id            INTEGER PRIMARY KEY,
     org_id        INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
