@@ -71,7 +71,9 @@ def serve(
         typer.echo(f"Dev mailbox: {settings.origin}/dev/mailbox")
         # Mail is "sent" to the console too, as in the lesson: show those lines.
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback; the app
+    # decides itself, from STEPUP_TRUSTED_PROXIES (course_app/proxies.py).
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command()

@@ -12,6 +12,15 @@ CREATE TABLE IF NOT EXISTS users (
     created_at         TEXT NOT NULL
 );
 
+-- An account made by sign-up whose address nobody has proven yet. Its password belongs to
+-- whoever typed the address, who need not read that inbox: a reset link mailed there lets the
+-- inbox's owner claim the account (and wipes whatever it holds). Verification ends the claim.
+-- An address that merely changed (unverified since) is no claim: it gets no recovery mail.
+CREATE TABLE IF NOT EXISTS signup_claims (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    created_at  TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS sessions (
     id                   INTEGER PRIMARY KEY,
     token_hash           TEXT NOT NULL UNIQUE,    -- SHA-256 of the cookie value, never the value
