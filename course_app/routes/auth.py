@@ -25,14 +25,22 @@ from course_app.mail import send_mail
 from course_app.models import User
 from course_app.routes.pages import notice_page
 from course_app.schemas import Confirmation, Credentials, EmailOnly, PasswordReset, SecondFactor
-from course_app.security.passwords import PasswordRejected, burn_time, hash_password
+from course_app.security.passwords import (
+    PasswordRejected,
+    burn_time,
+    hash_password,
+    needs_rehash,
+    rehash,
+)
 from course_app.security.tokens import hash_token, new_token
 from course_app.sessions import (
+    COOKIE,
     PENDING_COOKIE,
     PENDING_TTL,
     create_session,
     delete_other_sessions,
     delete_session,
+    end_previous_session,
 )
 
 router = APIRouter(tags=["auth"])
@@ -96,10 +104,17 @@ def login(
         with transaction(db):
             audit.record(user.id, "sign_in_failed", "wrong password")
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
+    # STEPUP_BCRYPT_ROUNDS changed since this hash was made: store it at the current cost
+    # (bcrypt outside the transaction, like every other bcrypt run).
+    new_hash = (
+        rehash(body.password, settings.bcrypt_rounds)
+        if needs_rehash(user.password_hash, settings.bcrypt_rounds)
+        else None
+    )
     if user.totp_enabled:
         token = new_token()
         with transaction(db):
-            _password_accepted(db, user, attempt, typed)
+            _password_accepted(db, user, attempt, typed, new_hash)
             db.execute(
                 "INSERT INTO pending_logins (token_hash, user_id, created_at) VALUES (?, ?, ?)",
                 (hash_token(token), user.id, now_iso()),
@@ -108,14 +123,17 @@ def login(
         return {"two_factor_required": True, "message": "Enter the code from your authenticator."}
     stamp = "password" if settings.login_is_recent_auth else None
     with transaction(db):
-        _password_accepted(db, user, attempt, typed)
+        _password_accepted(db, user, attempt, typed, new_hash)
+        end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, user.id, _user_agent(request), stamp)
         audit.record(user.id, "signed_in", "password")
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": user.id}
 
 
-def _password_accepted(db: sqlite3.Connection, user: User, attempt: list[int], typed: str) -> None:
+def _password_accepted(
+    db: sqlite3.Connection, user: User, attempt: list[int], typed: str, new_hash: str | None
+) -> None:
     """Inside the sign-in's transaction. bcrypt ran outside it, so a password change (or
     reset) may have committed meanwhile and signed every session out: the password checked
     must still be the account's, or this sign-in would slip in after it."""
@@ -123,6 +141,8 @@ def _password_accepted(db: sqlite3.Connection, user: User, attempt: list[int], t
     if row is None or row["password_hash"] != user.password_hash:
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
     ratelimit.forgive_login(db, attempt, typed)
+    if new_hash is not None:
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user.id))
 
 
 @router.post("/auth/login/2fa")
@@ -162,6 +182,7 @@ def login_second_factor(
         else:
             db.execute("DELETE FROM pending_logins WHERE id = ?", (row["id"],))
             stamp = method if settings.login_is_recent_auth else None
+            end_previous_session(db, request.cookies.get(COOKIE))
             session_token = create_session(db, user.id, _user_agent(request), stamp)
             audit.record(user.id, "signed_in", f"password + {method}")
             failed = False

@@ -147,6 +147,14 @@ def enable_totp(body: TotpCode, user: VerifiedUser, db: DB, audit: AuditTrail) -
             [(user.id, hash_token(code)) for code in codes],
         )
         audit.record(user.id, "two_factor_enabled")
+        send_mail(
+            db,
+            user.email,
+            "Two-factor authentication was turned on",
+            "Signing in to your account now asks for a code from your authenticator app. If"
+            " this was not you, someone holds your password and a session: reset your password"
+            " now.",
+        )
     return {"message": "Two-factor authentication is on.", "recovery_codes": codes}
 
 

@@ -17,7 +17,7 @@ from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, Setting
 from course_app.errors import ApiError, NotAuthenticated, NotFound
 from course_app.mail import quote, send_mail
 from course_app.schemas import Body
-from course_app.sessions import create_session
+from course_app.sessions import COOKIE, create_session, end_previous_session
 
 router = APIRouter(tags=["passkeys"])
 
@@ -118,6 +118,7 @@ def login_with_passkey(
         raise ApiError(401, f"Passkey sign-in failed: {exc}", "invalid_credentials") from None
     stamp = "passkey" if settings.login_is_recent_auth else None
     with transaction(db):
+        end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, passkey.user_id, request.headers.get("user-agent", ""), stamp)
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": passkey.user_id}
