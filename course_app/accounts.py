@@ -53,7 +53,40 @@ def create_user(
         "INSERT INTO users (email, email_verified, password_hash, created_at) VALUES (?, ?, ?, ?)",
         (email, int(verified), password_hash, now_iso()),
     )
-    return int(cur.lastrowid or 0)
+    user_id = int(cur.lastrowid or 0)
+    if not verified:
+        db.execute(
+            "INSERT INTO signup_claims (user_id, created_at) VALUES (?, ?)", (user_id, now_iso())
+        )
+    return user_id
+
+
+def is_unproven_signup(db: sqlite3.Connection, user_id: int) -> bool:
+    """Signed up, never verified: the inbox's owner may still claim the account."""
+    row = db.execute("SELECT 1 FROM signup_claims WHERE user_id = ?", (user_id,)).fetchone()
+    return row is not None
+
+
+def may_receive_recovery(db: sqlite3.Connection, user: User) -> bool:
+    """Recovery mail goes to a proven inbox, or to the inbox of an unproven sign-up (whose
+    reset then proves it). Never to an address that changed and is unproven since: a typo's
+    owner must not be handed the account."""
+    return user.email_verified or is_unproven_signup(db, user.id)
+
+
+def claim_by_reset(db: sqlite3.Connection, user_id: int, email: str) -> None:
+    """A reset link opened from the inbox of an unproven sign-up proves that inbox. Whoever
+    signed up may have been someone else: nothing they set up survives (second factors,
+    passkeys, org memberships); the caller signs every session out."""
+    db.execute("DELETE FROM signup_claims WHERE user_id = ?", (user_id,))
+    db.execute(
+        "UPDATE users SET email_verified = 1, totp_enabled = 0, totp_secret = NULL,"
+        " totp_last_step = NULL WHERE id = ? AND email = ? COLLATE NOCASE",
+        (user_id, email),
+    )
+    db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
+    db.execute("DELETE FROM passkeys WHERE user_id = ?", (user_id,))
+    db.execute("DELETE FROM memberships WHERE user_id = ?", (user_id,))
 
 
 def issue_email_token(db: sqlite3.Connection, user_id: int, purpose: str, email: str) -> str:
@@ -117,4 +150,5 @@ def verify_email(db: sqlite3.Connection, token: str) -> int:
     )
     if cur.rowcount == 0:
         raise ApiError(400, STALE_LINK, "stale_token")
+    db.execute("DELETE FROM signup_claims WHERE user_id = ?", (row["user_id"],))
     return int(row["user_id"])

@@ -14,6 +14,7 @@ from course_app.headers import SecurityHeaders
 from course_app.impl import Implementation, ImplementationError, resolve
 from course_app.manifest import load_course
 from course_app.middleware import BodySizeLimit
+from course_app.proxies import HostAllowList, TrustedProxies
 from course_app.routes import auth, dev, me, orgs, pages, passkeys
 from course_app.security.passwords import dummy_hash
 from course_app.settings import Settings, environment_settings
@@ -45,21 +46,28 @@ def create_app(
     init_db(settings.db_path)
     dummy_hash(settings.bcrypt_rounds)  # so the first unknown sign-in costs what the rest do
 
+    explorer = settings.dev_mode or settings.api_docs  # a map of the API: not for production
     app = FastAPI(
         title="Step-Up Auth Lab",
         summary="Re-authenticate before sensitive actions: the reference app of the course.",
         version="0.1.0",
         responses=ERROR_RESPONSES,
+        docs_url="/docs" if explorer else None,
+        redoc_url="/redoc" if explorer else None,
+        openapi_url="/openapi.json" if explorer else None,
     )
     app.state.settings = settings  # served to routes by get_settings
     app.state.impl = implementation
     install_handlers(app)
     install_method_not_allowed(app)
-    # Outermost last: headers on every answer, then CSRF (refuse before reading a body),
-    # then the body limit; the audit hook sits closest to the routes it records.
+    # Outermost last: headers on every answer, then the client's address (trusted proxies),
+    # the Host check, CSRF (refuse before reading a body), then the body limit; the audit
+    # hook sits closest to the routes it records.
     app.add_middleware(AuditHook, db_path=settings.db_path)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CrossSiteGuard, origin=settings.origin)
+    app.add_middleware(HostAllowList, origin=settings.origin)
+    app.add_middleware(TrustedProxies, networks=settings.proxy_networks)
     app.add_middleware(SecurityHeaders)
 
     for router in (auth.router, me.router, orgs.router, passkeys.router, pages.router):

@@ -120,7 +120,11 @@ def serve(
         typer.echo(f"Dev mailbox: {settings.origin}/dev/mailbox")
         # Mail is "sent" to the console too, as in the lesson: show those lines.
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = uvicorn.Config(application, host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback; the app
+    # decides itself, from STEPUP_TRUSTED_PROXIES (course_app/proxies.py).
+    config = uvicorn.Config(
+        application, host=host, port=port, log_level="info", proxy_headers=False
+    )
     logging.getLogger("uvicorn.error").addFilter(_OpenThisAddress(settings.origin))
     server = uvicorn.Server(config)
     server.run()

@@ -1,6 +1,7 @@
 """The guards, as small FastAPI dependencies that build on each other.
 
     get_session → get_current_user → require_recent_auth
+    get_current_user → require_verified_email
     get_current_user → get_membership → require_org_settings / require_org_members
 
 Each is exported once as an ``Annotated`` alias, so a route reads like a sentence:
@@ -76,6 +77,24 @@ def require_recent_auth(
 RecentAuth = Annotated[Session, Depends(require_recent_auth)]
 
 
+class EmailUnverified(ApiError):
+    def __init__(self) -> None:
+        super().__init__(
+            403, "Verify your email address first: open the link we sent you", "email_unverified"
+        )
+
+
+def require_verified_email(user: CurrentUser) -> User:
+    """Whoever signed up with an address they do not read must not build anything on the
+    account (factors, orgs, API keys): the inbox's real owner may claim it later."""
+    if not user.email_verified:
+        raise EmailUnverified()
+    return user
+
+
+VerifiedUser = Annotated[User, Depends(require_verified_email)]
+
+
 def get_membership(org_id: int, user: CurrentUser, db: DB) -> Membership:
     """The caller's membership of ``org_id``; 404 (not 403) so outsiders learn nothing."""
     membership = find_membership(db, org_id, user.id)
@@ -87,19 +106,23 @@ def get_membership(org_id: int, user: CurrentUser, db: DB) -> Membership:
 OrgMember = Annotated[Membership, Depends(get_membership)]
 
 
-def require_org_settings(member: OrgMember) -> Membership:
-    """Authorization: may this member change the org's settings (API keys among them)?"""
+def require_org_settings(member: OrgMember, user: CurrentUser) -> Membership:
+    """Authorization: may this member change the org's settings (API keys among them)?
+    Only from a verified address: an API key outlives the session that minted it."""
     if not has_permission(member.role, "org:settings"):
         raise Forbidden()
+    require_verified_email(user)
     return member
 
 
 OrgSettingsMember = Annotated[Membership, Depends(require_org_settings)]
 
 
-def require_org_members(member: OrgMember) -> Membership:
+def require_org_members(member: OrgMember, user: CurrentUser) -> Membership:
+    """Authorization: may this member invite people and change roles?"""
     if not has_permission(member.role, "org:members"):
         raise Forbidden()
+    require_verified_email(user)
     return member
 
 

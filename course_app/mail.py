@@ -2,6 +2,7 @@
 
 import logging
 import sqlite3
+import unicodedata
 
 from course_app.clock import now_iso
 
@@ -17,6 +18,17 @@ def send_mail(
         (to, subject, body, link, now_iso()),
     )
     log.info("mail to %s: %s%s", to, subject, f"\n    {link}" if link else "")
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """Text someone else chose (a passkey's or an org's name), made safe to put in a mail:
+    one line (no forged paragraphs), no control or bidi-override characters (no "‮moc.live"
+    spoofing), at most ``limit`` characters, in double quotes so it reads as a name."""
+    kept = "".join(" " if unicodedata.category(c).startswith(("C", "Z")) else c for c in text)
+    one_line = " ".join(kept.replace('"', "'").split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return f'"{one_line}"'
 
 
 def messages_to(db: sqlite3.Connection, address: str) -> list[sqlite3.Row]:

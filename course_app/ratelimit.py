@@ -1,4 +1,5 @@
-"""Limits on guessing: passwords per account and per client, second-factor codes per account.
+"""Limits on guessing: passwords per account and per client, second-factor codes per account;
+and limits on mail: password-reset and sign-up requests per address and per client.
 
 Every failure is a row in ``login_failures`` (``scope`` says whose: ``email:…``, ``ip:…`` or
 ``codes:<user id>``) and counts for ``failure_window_seconds``. A scope that has reached its
@@ -9,6 +10,9 @@ not even whether the right password came along.
 A password attempt is written down as a failure *before* bcrypt runs and taken back only when
 it succeeds. Two consequences: concurrent guesses cannot overtake the limit (each one takes a
 slot under the write lock), and an attempt that crashes halfway stays counted (fail closed).
+
+A request that sends mail (``reset:…``, ``signup:…`` and their ``…-ip:`` twins) counts whether
+or not it succeeds: the mail is the cost, and unknown addresses count like real ones.
 """
 
 import math
@@ -29,7 +33,7 @@ class TooManyAttempts(ApiError):
     def __init__(self, retry_after: int, what: str) -> None:
         super().__init__(
             429,
-            f"Too many failed {what}; try again in {retry_after} seconds",
+            f"Too many {what}; try again in {retry_after} seconds",
             "rate_limited",
             headers={"Retry-After": str(retry_after)},
             retry_after=retry_after,
@@ -37,8 +41,9 @@ class TooManyAttempts(ApiError):
 
 
 def client_ip(request: Request) -> str:
-    """The peer address as the server saw it (uvicorn applies ``X-Forwarded-For`` only from
-    trusted proxies, by default none but loopback)."""
+    """The client's address: the peer's, or the one a trusted proxy forwarded
+    (``course_app.proxies.TrustedProxies`` applies ``X-Forwarded-For`` before any route runs,
+    only from ``STEPUP_TRUSTED_PROXIES``)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -103,7 +108,7 @@ def begin_login_attempt(
     with transaction(db):
         waits = [seconds_until_free(db, scope, limit, now, settings) for scope, limit in limits]
         if any(waits):
-            raise TooManyAttempts(max(w for w in waits if w), "sign-in attempts")
+            raise TooManyAttempts(max(w for w in waits if w), "failed sign-in attempts")
         db.execute(
             "DELETE FROM login_failures WHERE created_at <= ?", (to_iso(now - _window(settings)),)
         )
@@ -124,10 +129,33 @@ def guard_codes(db: sqlite3.Connection, user_id: int, settings: Settings) -> Non
         db, codes_scope(user_id), settings.code_failures_per_account, utcnow(), settings
     )
     if wait:
-        raise TooManyAttempts(wait, "codes")
+        raise TooManyAttempts(wait, "failed codes")
 
 
 def record_code_failure(db: sqlite3.Connection, user_id: int) -> None:
     """Count a wrong TOTP or recovery code. Only time clears these: a later right code does not
     hand a guesser a fresh allowance."""
     _record(db, codes_scope(user_id), utcnow())
+
+
+MAIL_REQUESTS = {"reset": "password-reset requests", "signup": "sign-up requests"}
+
+
+def count_mail_request(
+    db: sqlite3.Connection, kind: str, address: str, ip: str, settings: Settings, record: bool
+) -> None:
+    """429 when this address or this client asked for ``kind`` mail too often lately.
+    With ``record``, count this request too: call it so inside the transaction that sends the
+    mail, so a request that fails sends nothing and counts nothing. Without, it only checks
+    (before a slow bcrypt run, say)."""
+    now = utcnow()
+    limits = (
+        (f"{kind}:{address.strip().lower()}"[:MAX_SCOPE_LENGTH], settings.mail_per_address),
+        (f"{kind}-ip:{ip}"[:MAX_SCOPE_LENGTH], settings.mail_per_client),
+    )
+    waits = [seconds_until_free(db, scope, limit, now, settings) for scope, limit in limits]
+    if any(waits):
+        raise TooManyAttempts(max(w for w in waits if w), MAIL_REQUESTS[kind])
+    if record:
+        for scope, _ in limits:
+            _record(db, scope, now)

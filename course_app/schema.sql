@@ -12,6 +12,15 @@ CREATE TABLE IF NOT EXISTS users (
     created_at         TEXT NOT NULL
 );
 
+-- An account made by sign-up whose address nobody has proven yet. Its password belongs to
+-- whoever typed the address, who need not read that inbox: a reset link mailed there lets the
+-- inbox's owner claim the account (and wipes whatever it holds). Verification ends the claim.
+-- An address that merely changed (unverified since) is no claim: it gets no recovery mail.
+CREATE TABLE IF NOT EXISTS signup_claims (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    created_at  TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS sessions (
     id                   INTEGER PRIMARY KEY,
     token_hash           TEXT NOT NULL UNIQUE,    -- SHA-256 of the cookie value, never the value
@@ -105,6 +114,20 @@ CREATE TABLE IF NOT EXISTS memberships (
     role     TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
     PRIMARY KEY (org_id, user_id)
 );
+
+-- An invitation is not a membership: it becomes one only when the person at ``email`` accepts
+-- it, signed in with that address verified. The inviter learns nothing about who has an account.
+CREATE TABLE IF NOT EXISTS invitations (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    email       TEXT NOT NULL COLLATE NOCASE,
+    role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    invited_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    UNIQUE (org_id, email)
+);
+CREATE INDEX IF NOT EXISTS invitations_email ON invitations(email);
 
 CREATE TABLE IF NOT EXISTS api_keys (
     id            INTEGER PRIMARY KEY,

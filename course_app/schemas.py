@@ -57,9 +57,18 @@ class OrgCreate(Body):
     name: Name
 
 
+Role = Annotated[str, Field(pattern="^(owner|admin|member)$")]
+
+
 class MemberAdd(Body):
+    """An invitation: the person becomes a member when they accept it."""
+
     email: str = Field(max_length=320)
-    role: str = Field("member", pattern="^(owner|admin|member)$")  # owner: by an owner only
+    role: Role = "member"  # owner: by an owner only
+
+
+class RoleChange(Body):
+    role: Role
 
 
 class DomainSet(Body):

@@ -37,6 +37,13 @@ def create_session(
     return token
 
 
+def end_previous_session(db: sqlite3.Connection, token: str | None) -> None:
+    """A sign-in in a browser that still holds a session cookie: that session ends here, so
+    the browser carries one session at a time (ASVS 7.2.4), whoever it belonged to."""
+    if token:
+        db.execute("DELETE FROM sessions WHERE token_hash = ?", (hash_token(token),))
+
+
 def load_session(db: sqlite3.Connection, token: str, settings: Settings) -> Session | None:
     """The live session for a cookie token, or None (unknown, idle too long, or too old).
     Expired sessions are deleted on sight."""

@@ -1,6 +1,7 @@
 """Settings read from ``STEPUP_*`` environment variables, served through ``get_settings()``."""
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -8,6 +9,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import Request  # what fastapi.Request is, without importing FastAPI
 
 from course_app.csrf import normalize_origin
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → networks; ValueError names the part that is not one."""
+    networks = []
+    for part in value.replace(" ", "").split(","):
+        if part:
+            try:
+                networks.append(ip_network(part, strict=False))
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {part!r}") from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -29,6 +42,14 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(5, ge=1)
     login_failures_per_client: int = Field(30, ge=1)
     code_failures_per_account: int = Field(10, ge=1)
+    # Requests that send mail (password reset, sign-up), per address and per client, same window.
+    mail_per_address: int = Field(3, ge=1)
+    mail_per_client: int = Field(20, ge=1)
+    # Peers whose X-Forwarded-For is believed: comma-separated addresses or networks
+    # ("127.0.0.1, 10.0.0.0/8"). Empty: the peer address is the client, whatever it forwards.
+    trusted_proxies: str = ""
+    # FastAPI's API explorer (/docs, /redoc, /openapi.json): on in dev mode, or with this.
+    api_docs: bool = False
 
     @field_validator("origin")
     @classmethod
@@ -37,6 +58,16 @@ class Settings(BaseSettings):
         if normalize_origin(value) is None:
             raise ValueError(f"not an http(s) origin like http://localhost:8000: {value!r}")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo must stop the start, not silently trust nobody
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def rp_id(self) -> str:

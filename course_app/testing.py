@@ -25,6 +25,8 @@ from course_app.accounts import create_user, normalize_email, send_verification
 from course_app.db import connect, transaction
 from course_app.impl import Implementation
 from course_app.security.passwords import hash_password
+from course_app.security.tokens import hash_token
+from course_app.sessions import COOKIE, create_session, delete_session
 from course_app.settings import Settings
 
 if TYPE_CHECKING:
@@ -160,8 +162,54 @@ class Lab:
         return int(r.json()["id"])
 
     def add_member(self, owner: TestClient, org_id: int, email: str, role: str = "member") -> None:
-        r = owner.post(f"/orgs/{org_id}/members", json={"email": email, "role": role})
-        assert r.status_code == 201, r.text
+        """Make ``email`` (an account with a verified address) a member of ``org_id`` the way
+        the app does it: ``owner`` invites, the member accepts, through the real routes (a
+        member already gets the new role with ``PATCH /orgs/{id}/members/{user_id}``).
+
+        Inviting needs a recent confirmation, so each side acts from a session of its own,
+        made for the purpose with the app's session function and ended afterwards: ``owner``'s
+        own session is left exactly as it was (not confirmed)."""
+        r = owner.get("/me")
+        assert r.status_code == 200, r.text
+        member = self.user(email)
+        assert member is not None, f"no account uses {email}"
+        joined = self.query(
+            "SELECT 1 FROM memberships WHERE org_id = ? AND user_id = ?", org_id, member["id"]
+        )
+        with self._side_session(r.json()["id"], confirmed=True) as as_owner:
+            if joined:
+                r = as_owner.patch(f"/orgs/{org_id}/members/{member['id']}", json={"role": role})
+                assert r.status_code == 200, r.text
+                return
+            r = as_owner.post(f"/orgs/{org_id}/members", json={"email": email, "role": role})
+            assert r.status_code == 202, r.text
+        with self._side_session(member["id"]) as as_member:
+            r = as_member.get("/me/invitations")
+            assert r.status_code == 200, r.text
+            invitation = next(i for i in r.json() if i["org_id"] == org_id)
+            r = as_member.post(f"/me/invitations/{invitation['id']}/accept")
+            assert r.status_code == 201, r.text
+
+    @contextmanager
+    def _side_session(self, user_id: int, confirmed: bool = False) -> Iterator[TestClient]:
+        """A client signed in as ``user_id`` in a session of its own (stamped as just
+        confirmed when ``confirmed``), deleted on the way out."""
+        db = connect(self.settings.db_path)
+        try:
+            with transaction(db):
+                token = create_session(db, user_id, "lab helper", "password" if confirmed else None)
+            session_id = db.execute(
+                "SELECT id FROM sessions WHERE token_hash = ?", (hash_token(token),)
+            ).fetchone()["id"]
+            client = self.client()  # however this lab reaches its app
+            client.cookies.set(COOKIE, token)
+            try:
+                yield client
+            finally:
+                with transaction(db):
+                    delete_session(db, session_id)
+        finally:
+            db.close()
 
     def close(self) -> None:
         for client in self.running:
@@ -206,7 +254,10 @@ def live_server(folder: Path, **overrides: Any) -> Iterator[tuple[Lab, str]]:
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://localhost:{sock.getsockname()[1]}"
     lab = Lab.start("solutions", folder=folder, origin=base_url, **overrides)
-    config = uvicorn.Config(lab.app, log_level="warning", lifespan="off", access_log=False)
+    # Like ``stepup serve``: no X-Forwarded-For from uvicorn (STEPUP_TRUSTED_PROXIES decides).
+    config = uvicorn.Config(
+        lab.app, log_level="warning", lifespan="off", access_log=False, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

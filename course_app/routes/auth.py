@@ -32,14 +32,22 @@ from course_app.mail import send_mail
 from course_app.models import User
 from course_app.routes.pages import notice_page
 from course_app.schemas import Confirmation, Credentials, EmailOnly, PasswordReset, SecondFactor
-from course_app.security.passwords import PasswordRejected, burn_time, hash_password
+from course_app.security.passwords import (
+    PasswordRejected,
+    burn_time,
+    hash_password,
+    needs_rehash,
+    rehash,
+)
 from course_app.security.tokens import hash_token, new_token
 from course_app.sessions import (
+    COOKIE,
     PENDING_COOKIE,
     PENDING_TTL,
     create_session,
     delete_other_sessions,
     delete_session,
+    end_previous_session,
 )
 
 router = APIRouter(tags=["auth"])
@@ -58,10 +66,16 @@ def _user_agent(request: Request) -> str:
 
 
 @router.post("/auth/signup", status_code=201)
-def signup(body: Credentials, db: DB, settings: SettingsDep, audit: AuditTrail) -> dict[str, Any]:
+def signup(
+    body: Credentials, request: Request, db: DB, settings: SettingsDep, audit: AuditTrail
+) -> dict[str, Any]:
     email = accounts.normalize_email(body.email)
     if email is None:
         raise ApiError(400, "A valid email address is required", "invalid_email")
+    # Each sign-up mails a link to an address the caller need not own: limited like resets
+    # (checked before bcrypt runs, counted with the sign-up).
+    ip = ratelimit.client_ip(request)
+    ratelimit.count_mail_request(db, "signup", email, ip, settings, record=False)
     try:
         password_hash = hash_password(body.password, settings.bcrypt_rounds)
     except PasswordRejected as exc:
@@ -69,6 +83,7 @@ def signup(body: Credentials, db: DB, settings: SettingsDep, audit: AuditTrail) 
     with transaction(db):
         if accounts.email_taken(db, email):
             raise ApiError(409, "Email already in use", "email_taken")
+        ratelimit.count_mail_request(db, "signup", email, ip, settings, record=True)
         user_id = accounts.create_user(db, email, password_hash)
         accounts.send_verification(db, user_id, email, settings.origin)
         audit.record(user_id, "account_created")
@@ -96,10 +111,17 @@ def login(
         with transaction(db):
             audit.record(user.id, "sign_in_failed", "wrong password")
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
+    # STEPUP_BCRYPT_ROUNDS changed since this hash was made: store it at the current cost
+    # (bcrypt outside the transaction, like every other bcrypt run).
+    new_hash = (
+        rehash(body.password, settings.bcrypt_rounds)
+        if needs_rehash(user.password_hash, settings.bcrypt_rounds)
+        else None
+    )
     if user.totp_enabled:
         token = new_token()
         with transaction(db):
-            _password_accepted(db, user, attempt, typed)
+            _password_accepted(db, user, attempt, typed, new_hash)
             db.execute(
                 "INSERT INTO pending_logins (token_hash, user_id, created_at) VALUES (?, ?, ?)",
                 (hash_token(token), user.id, now_iso()),
@@ -108,14 +130,17 @@ def login(
         return {"two_factor_required": True, "message": "Enter the code from your authenticator."}
     stamp = "password" if settings.login_is_recent_auth else None
     with transaction(db):
-        _password_accepted(db, user, attempt, typed)
+        _password_accepted(db, user, attempt, typed, new_hash)
+        end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, user.id, _user_agent(request), stamp)
         audit.record(user.id, "signed_in", "password")
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": user.id}
 
 
-def _password_accepted(db: sqlite3.Connection, user: User, attempt: list[int], typed: str) -> None:
+def _password_accepted(
+    db: sqlite3.Connection, user: User, attempt: list[int], typed: str, new_hash: str | None
+) -> None:
     """Inside the sign-in's transaction. bcrypt ran outside it, so a password change (or
     reset) may have committed meanwhile and signed every session out: the password checked
     must still be the account's, or this sign-in would slip in after it."""
@@ -123,6 +148,8 @@ def _password_accepted(db: sqlite3.Connection, user: User, attempt: list[int], t
     if row is None or row["password_hash"] != user.password_hash:
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
     ratelimit.forgive_login(db, attempt, typed)
+    if new_hash is not None:
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user.id))
 
 
 @router.post("/auth/login/2fa")
@@ -167,6 +194,7 @@ def login_second_factor(
         else:
             db.execute("DELETE FROM pending_logins WHERE id = ?", (row["id"],))
             stamp = method if settings.login_is_recent_auth else None
+            end_previous_session(db, request.cookies.get(COOKIE))
             session_token = create_session(db, user.id, _user_agent(request), stamp)
             audit.record(user.id, "signed_in", f"password + {method}")
             failed = False
@@ -249,23 +277,28 @@ def verify_email(
 
 @router.post("/auth/password-reset", status_code=202)
 def request_password_reset(
-    body: EmailOnly, db: DB, settings: SettingsDep, audit: AuditTrail
+    body: EmailOnly, request: Request, db: DB, settings: SettingsDep, audit: AuditTrail
 ) -> dict[str, str]:
-    """Recovery mail goes to the account's current address: whoever reads that inbox can take
-    the account over, which is why an unverified address must never be trusted."""
+    """Recovery mail goes to the account's current address only when that inbox is proven:
+    whoever reads it can take the account over, so an unverified address (a typo, or someone
+    else's) gets nothing. The answer is the same either way."""
     email = accounts.normalize_email(body.email)
-    user = accounts.find_user_by_email(db, email) if email else None
-    if user is not None:
-        with transaction(db):
+    ip = ratelimit.client_ip(request)
+    with transaction(db):
+        # Counted for unknown addresses too: the limit must not tell which accounts exist.
+        ratelimit.count_mail_request(db, "reset", email or body.email, ip, settings, record=True)
+        user = accounts.find_user_by_email(db, email) if email else None
+        if user is not None and accounts.may_receive_recovery(db, user):
             token = accounts.issue_email_token(db, user.id, "reset_password", user.email)
             link = f"{settings.origin}/reset-password?token={token}"
-            send_mail(
-                db,
-                user.email,
-                "Reset your password",
-                f"Open this link to choose a new password:\n{link}",
-                link,
-            )
+            text = f"Open this link to choose a new password:\n{link}"
+            if not user.email_verified:
+                text += (
+                    "\n\nThis address was used to sign up but never verified. Opening the link"
+                    " proves it is yours: every session is signed out, and any second factor,"
+                    " passkey or membership set up before is removed."
+                )
+            send_mail(db, user.email, "Reset your password", text, link)
             audit.record(user.id, "password_reset_requested")
     return {"message": "If that address has an account, a reset link is on its way."}
 
@@ -280,15 +313,21 @@ def complete_password_reset(
         raise ApiError(400, str(exc), "weak_password") from None
     with transaction(db):
         row = accounts.consume_email_token(db, body.token, "reset_password")
-        # Like a verification link, a reset link is only good for the address it was sent to.
-        cur = db.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ? AND email = ? COLLATE NOCASE",
-            (password_hash, row["user_id"], row["email"]),
-        )
-        if cur.rowcount == 0:
+        user = accounts.get_user(db, row["user_id"])
+        # Like a verification link, a reset link is only good for the address it was sent to,
+        # and only while that address may receive recovery mail.
+        if (
+            user is None
+            or user.email.lower() != row["email"].lower()
+            or not accounts.may_receive_recovery(db, user)
+        ):
             raise ApiError(400, accounts.STALE_LINK, "stale_token")
-        delete_other_sessions(db, row["user_id"])
-        audit.record(row["user_id"], "password_reset")
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user.id))
+        if not user.email_verified:
+            accounts.claim_by_reset(db, user.id, row["email"])
+            audit.record(user.id, "email_verified", "by a password reset; earlier setup removed")
+        delete_other_sessions(db, user.id)
+        audit.record(user.id, "password_reset")
         send_mail(
             db,
             row["email"],

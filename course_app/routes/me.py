@@ -11,7 +11,7 @@ from course_app.audit import AuditTrail, entries_for
 from course_app.clock import to_iso, utcnow
 from course_app.cookies import clear_cookies
 from course_app.db import transaction
-from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
+from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep, VerifiedUser
 from course_app.errors import ApiError, NotFound
 from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
@@ -111,7 +111,7 @@ def _leave_orgs(db: sqlite3.Connection, user_id: int) -> None:
 
 
 @router.post("/me/2fa/setup")
-def setup_totp(user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail) -> dict[str, str]:
+def setup_totp(user: VerifiedUser, _: RecentAuth, db: DB, audit: AuditTrail) -> dict[str, str]:
     """Start (or restart) enrolment: a new secret, trusted only after ``/me/2fa/enable``."""
     if user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
@@ -123,7 +123,7 @@ def setup_totp(user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail) -> d
 
 
 @router.post("/me/2fa/enable")
-def enable_totp(body: TotpCode, user: CurrentUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
+def enable_totp(body: TotpCode, user: VerifiedUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
     """Prove the authenticator works; get 10 single-use recovery codes (shown this once)."""
     if user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already on", "already_enabled")
@@ -147,6 +147,14 @@ def enable_totp(body: TotpCode, user: CurrentUser, db: DB, audit: AuditTrail) ->
             [(user.id, hash_token(code)) for code in codes],
         )
         audit.record(user.id, "two_factor_enabled")
+        send_mail(
+            db,
+            user.email,
+            "Two-factor authentication was turned on",
+            "Signing in to your account now asks for a code from your authenticator app. If"
+            " this was not you, someone holds your password and a session: reset your password"
+            " now.",
+        )
     return {"message": "Two-factor authentication is on.", "recovery_codes": codes}
 
 

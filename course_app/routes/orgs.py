@@ -1,10 +1,11 @@
-"""Organisations, roles, domain auto-join, and the read side of API keys."""
+"""Organisations, members and roles (invitations, role changes, removal: all step-up), domain
+auto-join, and the read side of API keys."""
 
 from typing import Any
 
 from fastapi import APIRouter
 
-from course_app import accounts
+from course_app import accounts, memberships
 from course_app.audit import AuditTrail
 from course_app.clock import now_iso
 from course_app.db import transaction
@@ -16,9 +17,10 @@ from course_app.deps import (
     OrgMembersManager,
     OrgSettingsMember,
     RecentAuth,
+    VerifiedUser,
 )
 from course_app.errors import ApiError, NotFound
-from course_app.schemas import DomainSet, MemberAdd, OrgCreate
+from course_app.schemas import DomainSet, MemberAdd, OrgCreate, RoleChange
 
 router = APIRouter(tags=["orgs"])
 
@@ -33,7 +35,7 @@ def _org(db: DB, org_id: int) -> dict[str, Any]:
 
 
 @router.post("/orgs", status_code=201)
-def create_org(body: OrgCreate, user: CurrentUser, db: DB) -> dict[str, Any]:
+def create_org(body: OrgCreate, user: VerifiedUser, db: DB) -> dict[str, Any]:
     with transaction(db):
         cur = db.execute(
             "INSERT INTO orgs (name, created_at) VALUES (?, ?)", (body.name.strip(), now_iso())
@@ -61,24 +63,78 @@ def get_org(member: OrgMember, db: DB) -> dict[str, Any]:
     return _org(db, member.org_id) | {"role": member.role}
 
 
-@router.post("/orgs/{org_id}/members", status_code=201)
-def add_member(body: MemberAdd, manager: OrgMembersManager, db: DB) -> dict[str, Any]:
+@router.get("/orgs/{org_id}/members")
+def list_members(manager: OrgMembersManager, db: DB) -> dict[str, Any]:
+    return {
+        "members": memberships.members(db, manager.org_id),
+        "invitations": memberships.pending_invitations(db, manager.org_id),
+    }
+
+
+@router.post("/orgs/{org_id}/members", status_code=202)
+def invite_member(
+    body: MemberAdd, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
+) -> dict[str, Any]:
+    """Invite someone. The same answer whether or not the address has an account; they
+    become a member only when they accept (``POST /me/invitations/{id}/accept``)."""
     email = accounts.normalize_email(body.email)
-    user = accounts.find_user_by_email(db, email) if email else None
-    if user is None:
-        raise NotFound("No account uses that email address")
-    if body.role == "owner" and manager.role != "owner":
-        raise ApiError(403, "Only an owner can make someone an owner", "forbidden")
+    if email is None:
+        raise ApiError(400, "A valid email address is required", "invalid_email")
     with transaction(db):
-        cur = db.execute(
-            "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)"
-            " ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role"
-            " WHERE memberships.role != 'owner'",
-            (manager.org_id, user.id, body.role),
-        )
-    if cur.rowcount == 0:
-        raise ApiError(409, "The owner's role cannot be changed", "owner_role")
-    return {"org_id": manager.org_id, "user_id": user.id, "email": user.email, "role": body.role}
+        invitation = memberships.invite(db, audit, manager, email, body.role)
+    return invitation | {"message": f"Invitation sent to {email}."}
+
+
+@router.delete("/orgs/{org_id}/invitations/{invitation_id}", status_code=204)
+def revoke_invitation(
+    invitation_id: int, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
+) -> None:
+    with transaction(db):
+        memberships.revoke_invitation(db, audit, manager, invitation_id)
+
+
+@router.patch("/orgs/{org_id}/members/{user_id}")
+def change_role(
+    user_id: int,
+    body: RoleChange,
+    manager: OrgMembersManager,
+    _: RecentAuth,
+    db: DB,
+    audit: AuditTrail,
+) -> dict[str, Any]:
+    with transaction(db):
+        changed = memberships.change_role(db, audit, manager, user_id, body.role)
+    return {"org_id": changed.org_id, "user_id": changed.user_id, "role": changed.role}
+
+
+@router.delete("/orgs/{org_id}/members/{user_id}", status_code=204)
+def remove_member(
+    user_id: int, member: OrgMember, _: RecentAuth, db: DB, audit: AuditTrail
+) -> None:
+    """Remove a member (``org:members``), or leave (your own user id)."""
+    with transaction(db):
+        memberships.remove(db, audit, member, user_id)
+
+
+@router.get("/me/invitations")
+def my_invitations(user: VerifiedUser, db: DB) -> list[dict[str, Any]]:
+    return memberships.invitations_for(db, user)
+
+
+@router.post("/me/invitations/{invitation_id}/accept", status_code=201)
+def accept_invitation(
+    invitation_id: int, user: VerifiedUser, db: DB, audit: AuditTrail
+) -> dict[str, Any]:
+    """Consent: only the person who proved they read the invited address can say yes."""
+    with transaction(db):
+        joined = memberships.accept(db, audit, invitation_id, user)
+    return {"org_id": joined.org_id, "user_id": joined.user_id, "role": joined.role}
+
+
+@router.post("/me/invitations/{invitation_id}/decline", status_code=204)
+def decline_invitation(invitation_id: int, user: VerifiedUser, db: DB) -> None:
+    with transaction(db):
+        memberships.decline(db, invitation_id, user)
 
 
 @router.put("/orgs/{org_id}/verified-domain")
@@ -99,7 +155,7 @@ def set_verified_domain(
 
 
 @router.post("/orgs/{org_id}/join", status_code=201)
-def join_by_domain(org_id: int, user: CurrentUser, db: DB) -> dict[str, Any]:
+def join_by_domain(org_id: int, user: CurrentUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
     """Domain auto-join trusts one thing: that the user *proved* they read mail at the domain."""
     org = _org(db, org_id)
     domain = org["verified_domain"]
@@ -110,12 +166,7 @@ def join_by_domain(org_id: int, user: CurrentUser, db: DB) -> dict[str, Any]:
     if not user.email_verified:
         raise ApiError(403, f"Verify your @{domain} address before joining", "email_unverified")
     with transaction(db):
-        cur = db.execute(
-            "INSERT OR IGNORE INTO memberships (org_id, user_id, role) VALUES (?, ?, 'member')",
-            (org_id, user.id),
-        )
-    if cur.rowcount == 0:
-        raise ApiError(409, "You are already a member", "already_member")
+        memberships.join(db, audit, org_id, user, "member", f"by the verified domain {domain}")
     return {"org_id": org_id, "role": "member"}
 
 

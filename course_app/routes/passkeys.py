@@ -13,11 +13,11 @@ from course_app import passkeys
 from course_app.confirmation import confirmation_answer, settle_confirmation, still_current
 from course_app.cookies import set_session_cookie
 from course_app.db import transaction
-from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep
+from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep, VerifiedUser
 from course_app.errors import ApiError, NotAuthenticated, NotFound
-from course_app.mail import send_mail
+from course_app.mail import quote, send_mail
 from course_app.schemas import Body
-from course_app.sessions import create_session
+from course_app.sessions import COOKIE, create_session, end_previous_session
 
 router = APIRouter(tags=["passkeys"])
 
@@ -39,7 +39,7 @@ def list_passkeys(user: CurrentUser, db: DB) -> list[dict[str, Any]]:
 
 @router.post("/me/passkeys/options")
 def registration_options(
-    user: CurrentUser, session: RecentAuth, db: DB, settings: SettingsDep
+    user: VerifiedUser, session: RecentAuth, db: DB, settings: SettingsDep
 ) -> dict[str, Any]:
     """Start adding a passkey. Sensitive: a new way into the account."""
     with transaction(db):
@@ -48,7 +48,7 @@ def registration_options(
 
 @router.post("/me/passkeys", status_code=201)
 def add_passkey(
-    body: NewPasskey, user: CurrentUser, session: RecentAuth, db: DB, settings: SettingsDep
+    body: NewPasskey, user: VerifiedUser, session: RecentAuth, db: DB, settings: SettingsDep
 ) -> dict[str, Any]:
     name = body.name.strip() or "Passkey"
     try:
@@ -77,7 +77,7 @@ def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) ->
             db,
             user.email,
             "A passkey was removed from your account",
-            f'The passkey "{row["name"]}" can no longer sign in to your account.',
+            f"The passkey {quote(row['name'])} can no longer sign in to your account.",
         )
 
 
@@ -118,6 +118,7 @@ def login_with_passkey(
         raise ApiError(401, f"Passkey sign-in failed: {exc}", "invalid_credentials") from None
     stamp = "passkey" if settings.login_is_recent_auth else None
     with transaction(db):
+        end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, passkey.user_id, request.headers.get("user-agent", ""), stamp)
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": passkey.user_id}

@@ -17,7 +17,7 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab, token_of
+from course_app.testing import Lab, path_of, token_of
 
 NEW = "a brand new password"
 
@@ -138,6 +138,9 @@ def test_a_reset_goes_to_the_accounts_current_address(lab: Lab, alice: TestClien
     sent = count(lab, "outbox")
     request_reset(lab, ALICE)  # the old address no longer has an account
     assert count(lab, "outbox") == sent
+    request_reset(lab, "alice@work.example")  # unproven yet: a typo's owner gets nothing
+    assert count(lab, "outbox") == sent
+    expect(alice.get(path_of(lab.last_link("alice@work.example"))), 200)
     request_reset(lab, "alice@work.example")
     assert lab.query("SELECT to_addr FROM outbox ORDER BY id DESC")[0][0] == "alice@work.example"
 

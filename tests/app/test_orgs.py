@@ -89,43 +89,49 @@ def test_an_outsider_cannot_add_members(lab: Lab, acme: int) -> None:
     assert count(lab, "memberships") == 2
 
 
-def test_an_admin_manages_members(lab: Lab, alice: TestClient, bob: TestClient, acme: int) -> None:
+def test_an_admin_invites_members(lab: Lab, alice: TestClient, bob: TestClient, acme: int) -> None:
     carol = lab.person(CAROL, PASSWORD)
     lab.add_member(alice, acme, CAROL, role="admin")
     assert carol.get(f"/orgs/{acme}").json()["role"] == "admin"
-    lab.signup("dave@example.com", PASSWORD)
+    dave = lab.person("dave@example.com", PASSWORD)
+    confirm(carol)
     r = carol.post(f"/orgs/{acme}/members", json={"email": "DAVE@example.com"})
-    assert r.status_code == 201, r.text
-    assert r.json()["role"] == "member"
-    r = carol.post(f"/orgs/{acme}/members", json={"email": BOB, "role": "admin"})
-    assert r.status_code == 201, r.text  # adding again changes the role
+    assert r.status_code == 202, r.text
+    assert r.json()["role"] == "member" and r.json()["email"] == "DAVE@example.com"
+    invitation = expect(dave.get("/me/invitations"), 200).json()[0]
+    assert invitation["org_name"] == "Acme" and invitation["role"] == "member"
+    expect(dave.post(f"/me/invitations/{invitation['id']}/accept"), 201)
+    assert dave.get(f"/orgs/{acme}").json()["role"] == "member"
+    r = carol.patch(f"/orgs/{acme}/members/{lab.user(BOB)['id']}", json={"role": "admin"})
+    assert r.status_code == 200, r.text
     assert bob.get(f"/orgs/{acme}").json()["role"] == "admin"
 
 
-def test_nobody_can_change_the_owners_role(lab: Lab, alice: TestClient, acme: int) -> None:
+def test_an_admin_cannot_change_the_owners_role(lab: Lab, alice: TestClient, acme: int) -> None:
     carol = lab.person(CAROL, PASSWORD)
     lab.add_member(alice, acme, CAROL, role="admin")
-    r = carol.post(f"/orgs/{acme}/members", json={"email": ALICE, "role": "member"})
-    assert r.status_code == 409, r.text
+    confirm(carol)
+    r = carol.patch(f"/orgs/{acme}/members/{lab.user(ALICE)['id']}", json={"role": "member"})
+    assert r.status_code == 403, r.text
     assert alice.get(f"/orgs/{acme}").json()["role"] == "owner"
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"email": "nobody@example.com"},
         {"email": "not an address"},
         {"email": CAROL, "role": "superuser"},
+        {"email": BOB},  # already a member: that is a role change
     ],
 )
-def test_adding_a_member_refuses_bad_requests(
-    lab: Lab, alice: TestClient, acme: int, body: dict
-) -> None:
+def test_inviting_refuses_bad_requests(lab: Lab, alice: TestClient, acme: int, body: dict) -> None:
     lab.signup(CAROL, PASSWORD)
+    confirm(alice)
     r = alice.post(f"/orgs/{acme}/members", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert "error" in r.json()
     assert count(lab, "memberships") == 2
+    assert count(lab, "invitations") == 0
 
 
 # The verified domain: org:settings, then step-up --------------------------------------------

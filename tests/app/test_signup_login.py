@@ -93,7 +93,7 @@ def test_signup_enforces_8_to_72_utf8_bytes(lab: Lab, password: str, message: st
 @pytest.mark.parametrize(
     "password",
     [
-        "12345678",  # 8 bytes: the shortest allowed
+        "k3x!9qzv",  # 8 bytes: the shortest allowed
         "x" * 72,  # 72 bytes: the longest allowed
         "é" * 36,  # 36 characters, 72 bytes
         "ﬀ" * 30,  # 90 bytes as typed, but NFKC turns each ligature into "ff": 60 bytes

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from course_app.sessions import COOKIE
-from course_app.testing import ORIGIN, PASSWORD, Lab, client_for
+from course_app.testing import ORIGIN, PASSWORD, Lab, client_for, path_of
 
 # A cross-site attacker's page, and what its browser says about the requests it makes.
 EVIL = "https://evil.example"
@@ -102,6 +102,8 @@ class SignedIn:
         self.lab.clients.append(self.client)
         r = self.client.post("/auth/signup", json={"email": self.email, "password": PASSWORD})
         assert r.status_code == 201, r.text
+        r = self.client.get(path_of(self.lab.last_link(self.email)))  # verified: may build
+        assert r.status_code == 200, r.text
         r = self.client.post("/auth/login", json={"email": self.email, "password": PASSWORD})
         assert r.status_code == 200, r.text
         assert self.client.post("/orgs", json={"name": "Fuzz"}).status_code == 201
