@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 
 from course_app.grading.config import Limits, load_config
 from course_app.grading.lab import SUBJECT, Clocks, RemoteLab, Student
@@ -24,6 +25,7 @@ from course_app.grading.subject import (
 )
 from course_app.impl import resolve
 from course_app.manifest import load_course
+from course_app.timetravel import START, frozen_clock
 
 STARTED = pytest.StashKey[float]()
 LOST = pytest.StashKey[dict[tuple[str, int], str]]()
@@ -108,14 +110,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     return report
 
 
-@pytest.fixture
-def clock(subject: Subject) -> Clocks:
-    """``clock.tick(seconds)`` moves the submission's frozen clock (and the judge's)."""
-    return Clocks(subject)
+@pytest.fixture(scope="module")
+def judge_clock() -> Iterator[FrozenDateTimeFactory]:
+    """The judge's own clock, frozen (once per module: a freeze costs milliseconds, a move
+    microseconds) so that what the judge writes and its reference app agree with the
+    submission's clock."""
+    with frozen_clock() as frozen:
+        yield frozen
 
 
 @pytest.fixture
-def make_lab(subject: Subject) -> Callable[[str], RemoteLab]:
+def clock(subject: Subject, judge_clock: FrozenDateTimeFactory) -> Clocks:
+    """``clock.tick(seconds)`` moves both frozen clocks, the submission's and the judge's."""
+    judge_clock.move_to(START)
+    return Clocks(subject, judge_clock)
+
+
+@pytest.fixture
+def make_lab(subject: Subject, clock: Clocks) -> Callable[[str], RemoteLab]:
     """``make_lab("ex01")``: the student's app mounting that exercise, reset for this test."""
 
     def make(exercise: str) -> RemoteLab:
@@ -127,7 +139,7 @@ def make_lab(subject: Subject) -> Callable[[str], RemoteLab]:
 
 
 @pytest.fixture
-def student_of(subject: Subject) -> Callable[[str], Student]:
+def student_of(subject: Subject, clock: Clocks) -> Callable[[str], Student]:
     """``student_of("ex03")``: calls into that exercise file, in the submission process."""
 
     def make(exercise: str) -> Student:
