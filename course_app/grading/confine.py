@@ -126,23 +126,35 @@ def detect(wanted: str | None = None) -> Confinement:
         raise ValueError(f"STEPUP_CONFINE must be one of {MODES} or auto, not {wanted!r}")
     if os.geteuid() != 0:
         return Confinement("none")
-    if wanted in ("auto", "bwrap") and _bwrap_works():
+    if wanted in ("auto", "bwrap") and _works(Confinement("bwrap")):
         return Confinement("bwrap")
-    if wanted == "none":
-        return Confinement("none")
-    return Confinement("user")
+    if wanted in ("auto", "user") and _works(Confinement("user")):
+        return Confinement("user")
+    return Confinement("none")  # e.g. the interpreter lives where nobody may read it
 
 
-def _bwrap_works() -> bool:
-    if not (shutil.which("bwrap") and shutil.which("setpriv")):
+def _works(confinement: Confinement) -> bool:
+    """Start Python the way the submission process would be started, once."""
+    if confinement.mode == "bwrap" and not (shutil.which("bwrap") and shutil.which("setpriv")):
         return False
-    probe = Confinement("bwrap")
     with tempfile.TemporaryDirectory(prefix="stepup-probe-") as folder:
         empty = Path(folder)
-        layout = Layout(Path(__file__).resolve().parents[2], empty, empty)
-        argv, _ = probe.command(layout, [sys.executable, "-c", "pass"])
+        confinement.prepare(empty)
+        code = Path(__file__).resolve().parents[2]
+        layout = Layout(code, empty, empty)
+        probe = [sys.executable, "-c", "import course_app.manifest"]
+        argv, inside = confinement.command(layout, probe)
+        env = {"PYTHONPATH": str(inside.code), "PATH": "/usr/bin:/bin"}
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=30, check=False)
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                timeout=30,
+                check=False,
+                env=env,
+                cwd=folder if confinement.mode != "bwrap" else "/",
+                preexec_fn=confinement.preexec(1024, 16),
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False
     return done.returncode == 0
