@@ -68,21 +68,33 @@ class TrustedProxies:
         await self.app(scope, receive, send)
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
 class HostAllowList:
-    """Pure ASGI: 400 for a ``Host`` that is not the public origin's host."""
+    """Pure ASGI: 400 for a ``Host`` that is not the public origin's host.
+
+    When the origin is on this machine, the other loopback names of the same port pass too
+    (``http://127.0.0.1:8000`` is what uvicorn prints): a DNS-rebinding page can only send its
+    own host name, never a loopback address, and the pages tell such a visitor which address
+    to open (the CSRF check refuses their forms)."""
 
     def __init__(self, app: ASGIApp, origin: str) -> None:
         self.app = app
         parts = urlsplit(origin)
         self.scheme = parts.scheme
         self.allowed = normalize_origin(origin)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        port = f":{parts.port}" if parts.port else ""
+        aliases = [f"{self.scheme}://{name}{port}" for name in LOOPBACK] if local else []
+        self.accepted = {self.allowed, *(normalize_origin(a) for a in aliases)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "")
-        if normalize_origin(f"{self.scheme}://{host}") == self.allowed:
+        if normalize_origin(f"{self.scheme}://{host}") in self.accepted:
             await self.app(scope, receive, send)
             return
         message = f"Unknown host {host[:100]!r}: open {self.allowed}"

@@ -15,11 +15,11 @@ CAROL_TOTP_SECRET = "JBSWY3DPEHPK3PXPCAROLDEMO234567A"
 # Fixed recovery codes (in the format of real ones) so the recovery path can be tried: the
 # ones still unused are printed at every start. Demo data only, like the passwords.
 CAROL_RECOVERY_CODES = (
-    "c4a701-5e2b9d-0f83a6-d1e7c2",
-    "7b19e4-a60c53-e2d8f1-4c95b0",
-    "e0f3a8-19b7c6-5d24e9-a8c170",
-    "3d6c90-f1a2b7-86e05d-2b4f93",
-    "a95e12-7c03f8-b4d6a1-e07c35",
+    "9ed9d490-ebd137ee-d26b5d67-43d67d53",
+    "7d8c09ab-51ff34ec-66bbb312-f53528f8",
+    "d7329c11-7060d85a-9faf5886-a575bbf3",
+    "40fe8c1a-d2de588f-395828d7-ed09c54e",
+    "1ae7c8c6-07c2382e-7e652b46-9f1d766c",
 )
 
 

@@ -30,6 +30,11 @@ IGNORE = [
 @contextmanager
 def frozen_clock(start: datetime = START) -> Iterator[FrozenDateTimeFactory]:
     """Freeze the clock at ``start``; ``.tick(seconds)`` and ``.move_to(when)`` move it."""
+    # A class built on the real ``date`` while freezegun's fake one is in place fails with a
+    # metaclass conflict. FastAPI imports pydantic.v1 (which builds such classes) the first
+    # time a route is declared, perhaps inside a freeze: import it before.
+    import pydantic.v1  # noqa: F401
+
     with freeze_time(start, real_asyncio=True, ignore=IGNORE) as clock:
         yield clock
 
