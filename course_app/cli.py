@@ -132,6 +132,17 @@ def serve(
         raise typer.Exit(3)
 
 
+def _confinement_setting() -> None:
+    """A wrong ``STEPUP_CONFINE`` stops the command at once, with the allowed values."""
+    from course_app.grading.confine import detect
+
+    try:
+        detect()
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def check(
     exercise: Annotated[str | None, typer.Argument(help="only this exercise, e.g. ex01")] = None,
@@ -144,12 +155,16 @@ def check(
     from course_app.manifest import load_course
 
     course = load_course()
-    ids = [course.exercise(exercise).id] if exercise else None
     try:
+        ids = [course.exercise(exercise).id] if exercise else None
         implementation = resolve(impl)
+    except KeyError as exc:
+        typer.secho(str(exc.args[0]), fg="red", err=True)
+        raise typer.Exit(2) from None
     except ImplementationError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
+    _confinement_setting()
     score, _ = run_check(implementation.folder, ids)
     print_report(score, course, implementation, exercise_ids=ids)
 
@@ -203,6 +218,10 @@ def grade(
         problem = f"unknown format {unknown}" if unknown else "give a SUBMISSION or --batch DIR"
         typer.secho(f"stepup grade: {problem}", fg="red", err=True)
         raise typer.Exit(2)
+    if out.exists() and not out.is_dir():
+        typer.secho(f"stepup grade: -o {out} is a file, not a folder", fg="red", err=True)
+        raise typer.Exit(2)
+    _confinement_setting()
     limits = load_config(KIT_ROOT).limits.but(
         per_test_timeout=per_test_timeout,
         import_timeout=per_test_timeout,

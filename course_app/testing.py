@@ -93,6 +93,11 @@ class Lab:
         with self.db() as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(self, sql: str, *params: Any) -> int:
+        """Write one statement and commit it; returns the new row's id."""
+        with self.db() as conn:
+            return int(conn.execute(sql, params).lastrowid or 0)
+
     def client(self) -> TestClient:
         client = client_for(self.app)
         if self.persistent_clients:
@@ -114,18 +119,7 @@ class Lab:
     def enroll(self, email: str, password: str = PASSWORD, verified: bool = True) -> int:
         """Create an account with the app's own functions, skipping the sign-up round trips
         (``signup()`` is the HTTP way). An unverified account gets its link mailed."""
-        address = normalize_email(email)
-        assert address is not None, f"not an address: {email!r}"
-        db = connect(self.settings.db_path)
-        try:
-            with transaction(db):
-                password_hash = hash_password(password, self.settings.bcrypt_rounds)
-                user_id = create_user(db, address, password_hash, verified)
-                if not verified:
-                    send_verification(db, user_id, address, self.settings.origin)
-        finally:
-            db.close()
-        return user_id
+        return enroll_user(self.settings, email, password, verified)
 
     def person(self, email: str, password: str = PASSWORD, verified: bool = True) -> TestClient:
         """An account, signed in through ``POST /auth/login``: the client carries the cookie."""
@@ -194,28 +188,63 @@ class Lab:
     def _side_session(self, user_id: int, confirmed: bool = False) -> Iterator[TestClient]:
         """A client signed in as ``user_id`` in a session of its own (stamped as just
         confirmed when ``confirmed``), deleted on the way out."""
-        db = connect(self.settings.db_path)
+        token, session_id = self.open_session(user_id, confirmed)
+        client = self.client()  # however this lab reaches its app
+        client.cookies.set(COOKIE, token)
         try:
-            with transaction(db):
-                token = create_session(db, user_id, "lab helper", "password" if confirmed else None)
-            session_id = db.execute(
-                "SELECT id FROM sessions WHERE token_hash = ?", (hash_token(token),)
-            ).fetchone()["id"]
-            client = self.client()  # however this lab reaches its app
-            client.cookies.set(COOKIE, token)
-            try:
-                yield client
-            finally:
-                with transaction(db):
-                    delete_session(db, session_id)
+            yield client
         finally:
-            db.close()
+            self.end_session(session_id)
+
+    def open_session(self, user_id: int, confirmed: bool = False) -> tuple[str, int]:
+        return open_session(self.settings, user_id, confirmed)
+
+    def end_session(self, session_id: int) -> None:
+        end_session(self.settings, session_id)
 
     def close(self) -> None:
         for client in self.running:
             client.__exit__(None, None, None)
         for client in self.clients:
             client.close()
+
+
+def enroll_user(settings: Settings, email: str, password: str, verified: bool) -> int:
+    """An account made with the app's own functions (see :meth:`Lab.enroll`)."""
+    address = normalize_email(email)
+    assert address is not None, f"not an address: {email!r}"
+    db = connect(settings.db_path)
+    try:
+        with transaction(db):
+            password_hash = hash_password(password, settings.bcrypt_rounds)
+            user_id = create_user(db, address, password_hash, verified)
+            if not verified:
+                send_verification(db, user_id, address, settings.origin)
+    finally:
+        db.close()
+    return user_id
+
+
+def open_session(settings: Settings, user_id: int, confirmed: bool) -> tuple[str, int]:
+    """A new session of ``user_id`` (stamped as just confirmed when ``confirmed``): its
+    cookie token and its id."""
+    db = connect(settings.db_path)
+    try:
+        with transaction(db):
+            token = create_session(db, user_id, "lab helper", "password" if confirmed else None)
+        row = db.execute("SELECT id FROM sessions WHERE token_hash = ?", (hash_token(token),))
+        return token, int(row.fetchone()["id"])
+    finally:
+        db.close()
+
+
+def end_session(settings: Settings, session_id: int) -> None:
+    db = connect(settings.db_path)
+    try:
+        with transaction(db):
+            delete_session(db, session_id)
+    finally:
+        db.close()
 
 
 class Modal:

@@ -199,7 +199,8 @@ def write_atomic(path: Path, text: str) -> None:
     whatever was there before (a stray or forged file) is replaced whole."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.fchmod(handle, 0o644)  # results are read by people and platforms, not only by us
-    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+    # Whatever text slipped through unescaped, the file is written whole and valid UTF-8.
+    with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as fh:
         fh.write(text)
     os.replace(temporary, path)
 

@@ -60,6 +60,29 @@ def row(found: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def labels(entries: list[Path]) -> dict[Path, str]:
+    """A distinct, printable name per submission: its results folder and gradebook row
+    (``caf\\xe9`` and a folder literally named so become ``caf\\xe9`` and ``caf\\xe9~2``)."""
+    taken: set[str] = set()
+    names = {}
+    for entry in entries:
+        base = name = printable(entry.name)
+        count = 1
+        while name in taken or name in (GRADEBOOK, ""):
+            count += 1
+            name = f"{base}~{count}"
+        taken.add(name)
+        names[entry] = name
+    return names
+
+
+def cell(value: Any) -> Any:
+    """A gradebook cell a spreadsheet shows as text, never runs as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def grade_batch(
     folder: Path,
     outdir: Path,
@@ -71,6 +94,7 @@ def grade_batch(
 ) -> Path:
     """Grade every submission of ``folder``; write ``outdir/<name>/…`` and the gradebook."""
     entries = submissions_in(folder)
+    names = labels(entries)
     outdir.mkdir(parents=True, exist_ok=True)
     rows: dict[str, dict[str, Any]] = {}
     # spawn: workers start clean (no inherited threads), so the grading children they fork
@@ -78,7 +102,7 @@ def grade_batch(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
         futures = {
-            pool.submit(grade_one, e, outdir / printable(e.name), formats, limits, kit_root): e
+            pool.submit(grade_one, e, outdir / names[e], formats, limits, kit_root): e
             for e in entries
         }
         for future in as_completed(futures):
@@ -87,13 +111,13 @@ def grade_batch(
                 found = future.result()
             except Exception as exc:  # a worker that died: that row says so, the rest stand
                 found = {
-                    "submission": printable(entry.name),
+                    "submission": names[entry],
                     "status": "error",
                     "score": 0,
                     "max_score": course_at(kit_root).points,
                     "message": f"the grader failed on this submission: {type(exc).__name__}",
                 }
-            rows[entry.name] = found
+            rows[entry.name] = found | {"submission": names[entry]}
             if on_done is not None:
                 on_done(found)
     course = course_at(kit_root)
@@ -102,7 +126,7 @@ def grade_batch(
     writer = csv.DictWriter(table, [*columns, "message"], restval="")
     writer.writeheader()
     for entry in entries:
-        writer.writerow(rows[entry.name])
+        writer.writerow({key: cell(value) for key, value in rows[entry.name].items()})
     gradebook = outdir / GRADEBOOK
     adapters.write_atomic(gradebook, table.getvalue())
     return gradebook

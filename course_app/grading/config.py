@@ -24,6 +24,7 @@ class Limits:
     overall_timeout: float = 300.0
     memory_mb: int = 2048
     file_size_mb: int = 64
+    scratch_mb: int = 256  # the submission process's writable folder (bwrap: a tmpfs)
     output_kb: int = 64
 
     def but(self, **changes: Any) -> "Limits":

@@ -2,16 +2,18 @@
 
 - ``bwrap`` (root, Debian's ``bubblewrap`` installed and working): new PID, network, IPC and
   UTS namespaces and a mount namespace that holds only read-only system and Python folders,
-  the app's code, the submission's own files and one writable scratch folder; inside it the
-  process drops to ``nobody`` with ``setpriv`` (no groups, no capabilities, no new privileges),
-  and it dies with the judge (``--die-with-parent``), its detached children included.
+  the app's code and the submission's own files, plus a private size-limited tmpfs as its only
+  writable folder; inside it the process drops to a uid of its own with ``setpriv`` (no
+  groups, no capabilities, no new privileges), and it dies with the judge
+  (``--die-with-parent``), its detached children included.
 - ``user`` (root without a working bubblewrap, e.g. a container that forbids namespaces): the
-  process runs as ``nobody`` in its own session; the judge's files stay out of reach only where
-  they are not world-readable.
+  process runs as a uid of its own in its own session; the judge's files stay out of reach
+  only where they are not world-readable.
 - ``none`` (not root: a student's laptop): a separate process and nothing more. It protects
   nobody but the student, and the code path is the same.
 """
 
+import fcntl
 import functools
 import os
 import resource
@@ -23,8 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-NOBODY = 65534
 MiB = 1 << 20
+# Each submission process runs as a uid of its own, claimed for its lifetime: the kernel counts
+# RLIMIT_NPROC per uid, so a shared uid would let one submission starve a classmate's.
+UIDS = range(3_900_000, 3_901_000)
+UID_LOCKS = Path(tempfile.gettempdir()) / "stepup-uids"
 MODES = ("bwrap", "user", "none")
 SYSTEM_FOLDERS = ("/usr", "/etc/alternatives", "/etc/ssl")
 USR_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
@@ -36,8 +41,32 @@ class Layout:
 
     code: Path  # the folder holding ``course_app`` and ``course.toml`` (read-only)
     exercises: Path  # the submission's exercise files (read-only)
-    scratch: Path  # the one writable folder
+    scratch: Path  # the one writable folder (``bwrap``: a private tmpfs, never on the host)
     shared: Path | None = None  # a folder of the judge's sockets (reachable, not writable)
+    uid: int = 65534
+    scratch_mb: int = 256
+
+
+class Uid:
+    """A uid claimed for one submission process (a lock file held while it runs)."""
+
+    def __init__(self) -> None:
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        for uid in UIDS:
+            handle = os.open(UID_LOCKS / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            self.uid, self._handle = uid, handle
+            return
+        raise RuntimeError("no free uid for a submission process")
+
+    def release(self) -> None:
+        if self._handle >= 0:
+            os.close(self._handle)
+            self._handle = -1
 
 
 @dataclass(frozen=True)
@@ -50,7 +79,7 @@ class Confinement:
             return list(argv), layout
         # The files keep their folder's name: messages say exercises/ex01_….py, as at home.
         files = Path("/submission") / layout.exercises.name
-        inside = Layout(Path("/kit"), files, Path("/scratch"), Path("/judge"))
+        inside = Layout(Path("/kit"), files, Path("/scratch"), Path("/judge"), layout.uid)
         args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         for folder in SYSTEM_FOLDERS:
@@ -67,21 +96,22 @@ class Confinement:
         args += ["--ro-bind", str(layout.code / "course.toml"), "/kit/course.toml"]
         args += ["--perms", "0755", "--dir", "/submission"]
         args += ["--ro-bind", str(layout.exercises), str(inside.exercises)]
-        args += ["--bind", str(layout.scratch), str(inside.scratch)]
+        size = str(layout.scratch_mb * MiB)
+        args += ["--perms", "01777", "--size", size, "--tmpfs", str(inside.scratch)]
         if layout.shared is not None:
             args += ["--bind", str(layout.shared), str(inside.shared)]
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/scratch"]
-        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        drop = ["setpriv", f"--reuid={layout.uid}", f"--regid={layout.uid}", "--clear-groups"]
         drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         return [*args, "--", *drop, *argv], inside
 
-    def prepare(self, scratch: Path) -> None:
-        """Give the scratch folder to the user the process runs as."""
-        if self.mode != "none":
-            os.chown(scratch, NOBODY, NOBODY)
+    def prepare(self, scratch: Path, uid: int) -> None:
+        """Give the scratch folder (on the host: ``user`` and ``none``) to the process's user."""
+        if self.mode == "user":
+            os.chown(scratch, uid, uid)
             scratch.chmod(0o700)
 
-    def preexec(self, memory_mb: int, file_size_mb: int) -> Callable[[], None]:
+    def preexec(self, memory_mb: int, file_size_mb: int, uid: int) -> Callable[[], None]:
         """Runs in the child between fork and exec: limits, then (``user``) the uid."""
         memory, fsize = memory_mb * MiB, file_size_mb * MiB
         mode = self.mode
@@ -94,8 +124,8 @@ class Confinement:
                 resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
             if mode == "user":
                 os.setgroups([])
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
+                os.setgid(uid)
+                os.setuid(uid)
 
         return apply
 
@@ -137,11 +167,12 @@ def _works(confinement: Confinement) -> bool:
     """Start Python the way the submission process would be started, once."""
     if confinement.mode == "bwrap" and not (shutil.which("bwrap") and shutil.which("setpriv")):
         return False
+    uid = Uid()
     with tempfile.TemporaryDirectory(prefix="stepup-probe-") as folder:
         empty = Path(folder)
-        confinement.prepare(empty)
+        confinement.prepare(empty, uid.uid)
         code = Path(__file__).resolve().parents[2]
-        layout = Layout(code, empty, empty)
+        layout = Layout(code, empty, empty, uid=uid.uid)
         probe = [sys.executable, "-c", "import course_app.manifest"]
         argv, inside = confinement.command(layout, probe)
         env = {"PYTHONPATH": str(inside.code), "PATH": "/usr/bin:/bin"}
@@ -153,8 +184,10 @@ def _works(confinement: Confinement) -> bool:
                 check=False,
                 env=env,
                 cwd=folder if confinement.mode != "bwrap" else "/",
-                preexec_fn=confinement.preexec(1024, 16),
+                preexec_fn=confinement.preexec(1024, 16, uid.uid),
             )
         except (OSError, subprocess.TimeoutExpired):
             return False
+        finally:
+            uid.release()
     return done.returncode == 0

@@ -6,6 +6,8 @@ exercise, chosen by the ``X-Stepup-Exercise`` header) over HTTP on ``SCRATCH/app
 answers the judge's commands, one JSON line each way on stdin/stdout:
 
 - ``reset``: the clock back to the start, the database back to its template;
+- ``sql``, ``enroll``, ``open_session``, ``end_session``: the judge's setup and look at the
+  database (the judge never opens a file of this process's);
 - ``tick``: move the frozen clock;
 - ``read``: module-level values of an exercise file, as plain data (exercise 4's answers);
 - ``client`` / ``call``: build exercise 3's client against the judge's own app and call it; its
@@ -20,6 +22,7 @@ import gc
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import sys
 import threading
@@ -89,16 +92,23 @@ def unpack(value: Any) -> Any:
 def failure(exc: BaseException) -> dict[str, Any]:
     """How a student's exception reaches the judge: its class, message and last own line."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if "/course_app/" not in f.filename and "/site-packages/" not in f]
+    own = [f for f in frames if "/course_app/" not in f.filename]
+    own = [
+        f for f in own if "/site-packages/" not in f.filename and "/lib/python" not in f.filename
+    ]
     where = f"{Path(own[-1].filename).name}:{own[-1].lineno}" if own else ""
     names = [c.__name__ for c in type(exc).__mro__]
     return {"raised": type(exc).__name__, "classes": names, "message": str(exc)[:500], "at": where}
 
 
 class Driver:
-    def __init__(self, folder: Path, scratch: Path, exercise_ids: list[str]) -> None:
+    def __init__(self, folder: Path, scratch: Path, listener: int, exercise_ids: list[str]) -> None:
+        from course_app.testing import lab_settings
+
         self.channel = Channel()
         self.folder, self.scratch, self.exercise_ids = folder, scratch, exercise_ids
+        self.listener = listener  # bound by the judge, served here
+        self.settings = lab_settings(scratch, origin=ORIGIN)
         self.modules: dict[str, ModuleType] = {}
         self.impl = Preloaded("submission", folder, self.modules)
         self.current: Any = None  # the command being answered: the dialog's questions go there
@@ -123,8 +133,8 @@ class Driver:
                 errors[exercise.id] = self.build(exercise.id) or errors[exercise.id]
         self.snapshot()
         self.freeze()
-        socket_path = self.serve()
-        self.channel.send({"event": "ready", "errors": errors, "socket": str(socket_path)})
+        self.serve()
+        self.channel.send({"event": "ready", "errors": errors})
 
     def load(self, exercise_id: str) -> str | None:
         from course_app.impl import ImplementationError
@@ -146,11 +156,9 @@ class Driver:
     def build(self, exercise_id: str) -> str | None:
         from course_app.app import create_app
         from course_app.impl import ImplementationError
-        from course_app.testing import lab_settings
 
-        settings = lab_settings(self.scratch, origin=ORIGIN)
         try:
-            app = create_app(settings, self.impl, [exercise_id])
+            app = create_app(self.settings, self.impl, [exercise_id])
         except ImplementationError as exc:
             del self.modules[exercise_id]
             return str(exc)
@@ -177,24 +185,21 @@ class Driver:
         source.close()
         target.close()
 
-    def serve(self) -> Path:
+    def serve(self) -> None:
         import uvicorn
 
-        path = self.scratch / "app.sock"
-        path.unlink(missing_ok=True)
         config = uvicorn.Config(
             self.dispatch,
-            uds=str(path),
             interface="asgi3",
             log_level="warning",
             lifespan="off",
             access_log=False,
         )
         server = uvicorn.Server(config)
-        threading.Thread(target=server.run, daemon=True).start()
+        sockets = [socket.socket(fileno=self.listener)]
+        threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True).start()
         while not server.started:
             time.sleep(0.005)
-        return path
 
     async def dispatch(self, scope: dict, receive: Callable, send: Callable) -> None:
         wanted = dict(scope.get("headers", [])).get(EXERCISE_HEADER, b"")
@@ -229,6 +234,39 @@ class Driver:
 
     def do_tick(self, command: dict[str, Any]) -> dict[str, Any]:
         self.clock.tick(float(command["seconds"]))
+        return {"ok": True}
+
+    def do_sql(self, command: dict[str, Any]) -> dict[str, Any]:
+        """The judge's look at (or setup of) this app's database: rows as plain data."""
+        from course_app.db import connect
+
+        db = connect(str(self.db))
+        try:
+            with db:
+                cursor = db.execute(command["sql"], command.get("params", []))
+                rows = [plain(dict(row)) for row in cursor.fetchall()]
+            return {"rows": rows, "lastrowid": cursor.lastrowid}
+        finally:
+            db.close()
+
+    def do_enroll(self, command: dict[str, Any]) -> dict[str, Any]:
+        from course_app.testing import enroll_user
+
+        user_id = enroll_user(
+            self.settings, command["email"], command["password"], command["verified"]
+        )
+        return {"user_id": user_id}
+
+    def do_open_session(self, command: dict[str, Any]) -> dict[str, Any]:
+        from course_app.testing import open_session
+
+        token, session_id = open_session(self.settings, command["user_id"], command["confirmed"])
+        return {"token": token, "session_id": session_id}
+
+    def do_end_session(self, command: dict[str, Any]) -> dict[str, Any]:
+        from course_app.testing import end_session
+
+        end_session(self.settings, command["session_id"])
         return {"ok": True}
 
     def do_read(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -303,8 +341,8 @@ class Preloaded(Implementation):
 
 
 def main() -> None:
-    folder, scratch, *exercise_ids = sys.argv[1:]
-    driver = Driver(Path(folder), Path(scratch), exercise_ids)
+    folder, scratch, listener, *exercise_ids = sys.argv[1:]
+    driver = Driver(Path(folder), Path(scratch), int(listener), exercise_ids)
     driver.boot()
     driver.run()
     os._exit(0)  # threads of the student's code must not keep the process alive

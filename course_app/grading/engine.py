@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from course_app.grading.config import Limits, load_config
+from course_app.grading.subject import scratch_root
 from course_app.manifest import KIT_ROOT, Course, Task, load_course
 
 __all__ = ["Score", "TaskScore", "TestResult", "check", "run_graded", "run_tests", "score"]
@@ -122,7 +123,10 @@ def run_graded(
     limits = limits or config.limits
     ids = list(exercise_ids or [e.id for e in course.exercises])
     run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
-    private = Path(tempfile.mkdtemp(prefix="stepup-judge-"))  # 0700: the grader's alone
+    # The grader's own folder; the judge makes the submission process's folders inside it,
+    # so whatever happens to the judge, one rmtree here cleans everything up.
+    private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=scratch_root()))
+    private.chmod(0o711)  # a confined process as another user may pass through to its folder
     out = private / "judge.jsonl"
     command = [sys.executable, "-m", "course_app.grading", f"--impl={impl_folder}"]
     command += [f"--out={out}", f"--collect={','.join(ids)}", f"--run={','.join(run)}"]
@@ -131,35 +135,42 @@ def run_graded(
         command.append(f"--hidden={config.hidden_dir}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
     env |= {
+        "STEPUP_WORK_ROOT": str(private),
         "PYTHONPATH": str(kit_root),
         "STEPUP_KIT_ROOT": str(kit_root),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # third-party plugins cost seconds to load
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     problems: list[str] = []
-    with (private / "judge.log").open("wb") as log:
-        judge = subprocess.Popen(
-            command,
-            cwd=kit_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            judge.wait(timeout=limits.overall_timeout)
-        except subprocess.TimeoutExpired:
-            problems.append(f"the overall time limit of {limits.overall_timeout:g} s was reached")
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(judge.pid, signal.SIGKILL)  # the submission process dies with it
-            judge.wait()
-    outcome = read_outcome(out, course, run, problems)
-    if not outcome.listed:
-        log_text = (private / "judge.log").read_text(encoding="utf-8", errors="replace")
-        outcome.problems.append("the graded tests did not run:\n" + log_text[-2000:])
-    shutil.rmtree(private, ignore_errors=True)
+    try:
+        with os.fdopen(
+            os.open(private / "judge.log", os.O_WRONLY | os.O_CREAT, 0o600), "wb"
+        ) as log:
+            judge = subprocess.Popen(
+                command,
+                cwd=kit_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                judge.wait(timeout=limits.overall_timeout)
+            except subprocess.TimeoutExpired:
+                problems.append(
+                    f"the overall time limit of {limits.overall_timeout:g} s was reached"
+                )
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(judge.pid, signal.SIGKILL)  # the submission process dies with it
+                judge.wait()
+        outcome = read_outcome(out, course, run, problems)
+        if not outcome.listed:
+            log_text = (private / "judge.log").read_text(encoding="utf-8", errors="replace")
+            outcome.problems.append("the graded tests did not run:\n" + log_text[-2000:])
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     return outcome
 
 

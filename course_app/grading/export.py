@@ -62,7 +62,8 @@ cd "$ROOT/source"
     --format gradescope --format markdown
 if [ ! -s "$ROOT/results/results.json" ]; then
     # The grader itself failed: still answer, so the student is not left with nothing.
-    MESSAGE="The autograder could not run; your instructor has been told."
+    echo "stepup grade wrote no results: see the errors above" >&2
+    MESSAGE="The autograder could not run. Ask your instructor to look at the autograder log."
     printf '{"score": 0, "output": "%s", "tests": []}\\n' "$MESSAGE" > "$ROOT/results/results.json"
 fi
 """
@@ -89,7 +90,10 @@ def export_gradescope(target: Path, kit_root: Path = KIT_ROOT) -> Path:
             info.external_attr = 0o100755 << 16  # executable, as Gradescope expects
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text)
-        archive.writestr("requirements.txt", requirements(kit_root))
+        info = zipfile.ZipInfo("requirements.txt")
+        info.external_attr = 0o100644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, requirements(kit_root))
     leaks = check_tree(target, kit_root, hidden_allowed=True)
     if leaks:
         target.unlink()

@@ -7,6 +7,7 @@ does, the result is a valid results file: an "error" result with a plain message
 could run, never a traceback.
 """
 
+import os
 import shutil
 import tempfile
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 from course_app.grading import results
 from course_app.grading.config import Limits, load_config
+from course_app.grading.confine import detect
 from course_app.grading.engine import TestResult, course_at, run_graded, score
 from course_app.grading.submission import (
     SubmissionError,
@@ -24,6 +26,16 @@ from course_app.grading.submission import (
     syntax_error,
 )
 from course_app.manifest import KIT_ROOT
+
+
+def unconfined_as_root() -> str | None:
+    """Why grading must not start: root would run a stranger's code with no confinement."""
+    if os.geteuid() != 0 or detect().mode != "none" or os.environ.get("STEPUP_CONFINE") == "none":
+        return None
+    return (
+        "refusing to run a submission as root without confinement: install bubblewrap"
+        " (apt-get install bubblewrap), or set STEPUP_CONFINE=none to accept the risk"
+    )
 
 
 def grade(
@@ -37,6 +49,8 @@ def grade(
     config = load_config(kit_root)
     name = printable(submission.name)
     common: dict[str, Any] = {"course": course, "submission": name}
+    if refusal := unconfined_as_root():
+        return results.failed(course, name, refusal, time.monotonic() - started)
     try:
         intake = read_submission(submission, course)
     except SubmissionError as exc:

@@ -9,12 +9,14 @@ it learnt about the submission (files that could not be used, protocol violation
 
 import argparse
 import json
+import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO, Any
 
 import pytest
+
+from course_app.grading.submission import printable
 
 # How pytest words an exception's type before its message; a student reads the message.
 PREFIX = re.compile(
@@ -87,7 +89,7 @@ class Collector:
         else:
             return
         record["status"] = status
-        record["message"] = first_line(report) if status != "pass" else ""
+        record["message"] = printable(first_line(report)) if status != "pass" else ""
         record["duration"] = round(record.get("duration", 0) + report.duration, 3)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
@@ -103,10 +105,10 @@ class Collector:
             self.write(
                 {
                     "event": "subject",
-                    "broken": subject.broken,
+                    "broken": {e: printable(m) for e, m in subject.broken.items()},
                     "violations": subject.violations,
                     "confinement": subject.confinement.mode,
-                    "output": subject.output(64 * 1024),
+                    "output": printable(subject.output(subject.limits.output_kb * 1024)),
                 }
             )
 
@@ -128,7 +130,8 @@ def main(args: argparse.Namespace) -> int:
     collect, run = args.collect.split(","), [e for e in args.run.split(",") if e]
     folders = [KIT_ROOT / "tests" / "graded"] + ([KIT_ROOT / args.hidden] if args.hidden else [])
     files = [str(p) for e in collect for f in folders for p in sorted(f.glob(f"test_{e}_*.py"))]
-    with Path(args.out).open("w", encoding="utf-8") as out:
+    handle = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the grader's only
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
         collector = Collector(out, set(run), args.hidden or None)
         options = ["-q", "--no-header", "-p", "no:cacheprovider", "--tb=short"]
         options += [f"--impl={args.impl}", f"--stepup-exercises={','.join(run) or '-'}"]

@@ -16,6 +16,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from freezegun.api import FrozenDateTimeFactory
 from course_app.grading.driver import pack
 from course_app.grading.subject import ORIGIN, Subject, SubjectError
 from course_app.impl import Implementation
-from course_app.testing import Lab, Modal, lab_settings
+from course_app.testing import PASSWORD, Lab, Modal, lab_settings
 
 Scope = MutableMapping[str, Any]
 SUBJECT = pytest.StashKey[Subject]()  # where the graded tests' conftest keeps the process
@@ -39,7 +40,9 @@ class RemoteLab(Lab):
 
     @classmethod
     def of(cls, subject: Subject, exercise: str) -> "RemoteLab":
-        settings = lab_settings(subject.scratch, origin=ORIGIN)
+        # The settings the student's app runs with; its database is reached only through
+        # the submission process (the judge never opens a file the submission can replace).
+        settings = lab_settings(subject.private, origin=ORIGIN)
         return cls(settings, None, subject=subject, exercise=exercise)  # type: ignore[arg-type]
 
     def client(self) -> httpx.Client:  # type: ignore[override]
@@ -47,6 +50,30 @@ class RemoteLab(Lab):
         client = self.subject.http(self.exercise)
         self.clients.append(client)  # type: ignore[arg-type]
         return client
+
+    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
+        assert self.subject is not None
+        return Student.reply(self.subject.command(op, **fields))
+
+    def db(self) -> Any:
+        raise NotImplementedError("the judge never opens the submission's files: use query()")
+
+    def query(self, sql: str, *params: Any) -> list[Any]:  # type: ignore[override]
+        return self.ask("sql", sql=sql, params=list(params))["rows"]
+
+    def execute(self, sql: str, *params: Any) -> int:
+        return int(self.ask("sql", sql=sql, params=list(params))["lastrowid"] or 0)
+
+    def enroll(self, email: str, password: str = PASSWORD, verified: bool = True) -> int:
+        reply = self.ask("enroll", email=email, password=password, verified=verified)
+        return int(reply["user_id"])
+
+    def open_session(self, user_id: int, confirmed: bool = False) -> tuple[str, int]:
+        reply = self.ask("open_session", user_id=user_id, confirmed=confirmed)
+        return str(reply["token"]), int(reply["session_id"])
+
+    def end_session(self, session_id: int) -> None:
+        self.ask("end_session", session_id=session_id)
 
 
 @dataclass(frozen=True)
@@ -230,7 +257,7 @@ class Student:
             kwargs=kwargs,
         )
         self.reply(reply)
-        return RemoteClient(self, reply["client"], http, modal)
+        return RemoteClient(self, reply["client"], http, modal, server)
 
     @staticmethod
     def reply(reply: dict[str, Any]) -> dict[str, Any]:
@@ -249,6 +276,7 @@ class RemoteClient:
     ident: int
     http: httpx.Client
     modal: Modal
+    server: ReferenceServer
     prompts: Any = field(default=None)  # what the student's client counted
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -270,10 +298,27 @@ class RemoteClient:
         self.call("confirm_identity", challenge)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """The response the client returned, checked against what the server answered."""
+        before = len(self.server.log.seen)
         reply = self.call("request", method, url, **kwargs)
         shape = reply.get("response")
         if shape is None:
             raise AssertionError(f"request() returned {reply.get('value')!r}, not a response")
+        path = urlsplit(url).path
+        served = [
+            seen
+            for seen in self.server.log.seen[before:]
+            if (seen.method, seen.path) == (method.upper(), path)
+        ]
+        if not served:
+            raise AssertionError(
+                f"request() returned {shape['status']} but never sent {method} {path} to the server"
+            )
+        if served[-1].status != shape["status"]:
+            raise AssertionError(
+                f"request() returned {shape['status']}, but the server's last answer to"
+                f" {method} {path} was {served[-1].status}: return the server's response"
+            )
         return httpx.Response(shape["status"], text=shape["text"])
 
 

@@ -19,9 +19,11 @@ def next_step(score: Score, course: Course, impl: Implementation) -> str:
     checked = {t.task.exercise for t in score.tasks}
     last = max((order.index(e) for e in checked), default=-1)
     following = [e for e in course.exercises[last + 1 :] if e.id not in checked]
+    done = ", ".join(sorted(checked))
     if following:
-        done = ", ".join(sorted(checked))
         return f"Next: {impl.shown(following[0])} ({done} done: every task passes)"
+    if len(checked) < len(course.exercises):
+        return f"Next: stepup check, to see every exercise ({done} done: every task passes)"
     return "Next: nothing left. You're done: every task of every exercise passes."
 
 

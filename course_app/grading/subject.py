@@ -12,6 +12,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from course_app.grading.config import Limits
-from course_app.grading.confine import Confinement, Layout, detect
+from course_app.grading.confine import Confinement, Layout, Uid, detect
 from course_app.manifest import KIT_ROOT, load_course
 
 ORIGIN = "http://localhost:8000"
@@ -101,11 +102,17 @@ class Subject:
 
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
-        self.work = Path(tempfile.mkdtemp(prefix="stepup-subject-", dir=scratch_root()))
+        root = os.environ.get("STEPUP_WORK_ROOT") or scratch_root()  # the engine's, if any
+        self.work = Path(tempfile.mkdtemp(prefix="stepup-subject-", dir=root))
         self.work.chmod(0o711)  # others may pass through to shared/, never list or read
         self.shared = self.work / "shared"  # the judge's own sockets, reachable from inside
         self.shared.mkdir(mode=0o755)
-        self.log = self.work / "output.log"
+        # The judge reaches the student's app through a socket it bound itself, in a folder
+        # of its own: it never opens a path the submission could have replaced.
+        self.private = self.work / "judge"
+        self.private.mkdir(mode=0o700)
+        self.log = self.private / "output.log"
+        self.uid = Uid() if self.confinement.mode != "none" else None
         self.proc: subprocess.Popen | None = None
         self.inside: Layout | None = None
         self.buffer = b""
@@ -116,23 +123,33 @@ class Subject:
 
     @property
     def scratch(self) -> Path:
+        """The process's writable folder on the host (``user`` and ``none`` modes only)."""
         return self.work / "scratch"
 
     @property
-    def db_path(self) -> Path:
-        return self.scratch / "course.db"
+    def app_socket(self) -> Path:
+        return self.private / "app.sock"
 
     def launch(self) -> None:
         """Start the process (it imports and boots while the judge does other work)."""
         self.starts += 1
+        uid = self.uid.uid if self.uid else os.getuid()
         shutil.rmtree(self.scratch, ignore_errors=True)
-        self.scratch.mkdir()
-        self.confinement.prepare(self.scratch)
-        layout = Layout(self.code_root, self.folder, self.scratch, self.shared)
+        if self.confinement.mode != "bwrap":
+            self.scratch.mkdir()
+            self.confinement.prepare(self.scratch, uid)
+        layout = Layout(
+            self.code_root, self.folder, self.scratch, self.shared, uid, self.limits.scratch_mb
+        )
+        self.app_socket.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.app_socket))
+        listener.listen(64)
         wanted = [e for e in self.exercise_ids if e not in self.broken]
         argv = [sys.executable, "-m", "course_app.grading.driver"]
         command, self.inside = self.confinement.command(layout, argv)
-        command += [str(self.inside.exercises), str(self.inside.scratch), *wanted]
+        command += [str(self.inside.exercises), str(self.inside.scratch), str(listener.fileno())]
+        command += wanted
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(self.inside.scratch),
@@ -154,10 +171,12 @@ class Subject:
                 env=env,
                 cwd=self.scratch if self.confinement.mode != "bwrap" else "/",
                 start_new_session=True,
+                pass_fds=(listener.fileno(),),
                 preexec_fn=self.confinement.preexec(
-                    self.limits.memory_mb, self.limits.file_size_mb
+                    self.limits.memory_mb, self.limits.file_size_mb, uid
                 ),
             )
+        listener.close()  # the process serves it; connections wait in its backlog
         assert self.proc.stdout is not None
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.buffer = b""
@@ -248,6 +267,8 @@ class Subject:
 
     def close(self) -> None:
         self.stop()
+        if self.uid is not None:
+            self.uid.release()
         shutil.rmtree(self.work, ignore_errors=True)
 
     def output(self, limit: int) -> str:
@@ -355,7 +376,7 @@ class DeadlineTransport(httpx.HTTPTransport):
 
     def __init__(self, subject: Subject) -> None:
         super().__init__(
-            uds=str(subject.scratch / "app.sock"), verify=False
+            uds=str(subject.app_socket), verify=False
         )  # no TLS on a socket file: skip loading CA files
         self.subject = subject
 

@@ -17,10 +17,15 @@ MAX_DEPTH = 6
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__MACOSX", "__pycache__", "solutions"}
 
 
-def printable(name: str) -> str:
-    """A file name as text that any JSON, CSV or Markdown file can hold: bytes that are not
-    UTF-8 (kept by Python as surrogates) become ``\\xNN`` escapes."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+def printable(text: str) -> str:
+    """Text that any JSON, CSV or Markdown file can hold: bytes of a name that are not UTF-8
+    (kept by Python as surrogates) become ``\\xNN``, any other lone surrogate (a student's
+    message may hold one) ``\\udNNN``."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return data.decode("utf-8", "backslashreplace")
 
 
 class SubmissionError(Exception):
@@ -182,4 +187,4 @@ def free_text(content: bytes, variable: str) -> str | None:
             except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
                 found = None
             value = found if isinstance(found, str) else None
-    return value.strip()[:20000] if value is not None else None
+    return printable(value.strip()[:20000]) if value is not None else None

@@ -23,7 +23,7 @@ from course_app.grading.subject import (
     SubjectTimeout,
     real_monotonic,
 )
-from course_app.impl import resolve
+from course_app.impl import ImplementationError, resolve
 from course_app.manifest import load_course
 from course_app.timetravel import START, frozen_clock
 
@@ -49,7 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if PRELAUNCHED:  # the judge started it before pytest loaded (python -m course_app.grading)
         subject = PRELAUNCHED.pop()
     else:
-        subject = Subject(resolve(config.getoption("--impl")).folder, ids, limits_of(config))
+        try:
+            folder = resolve(config.getoption("--impl")).folder
+        except ImplementationError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        subject = Subject(folder, ids, limits_of(config))
         if ids != ["-"]:  # "-": the judge only lists the tests
             subject.launch()
     config.stash[SUBJECT] = subject

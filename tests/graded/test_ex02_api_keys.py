@@ -45,13 +45,12 @@ def confirm(client: Client) -> None:
 
 def insert_key(acme: Acme, secret: str = "sk_test_secret_for_grading") -> int:
     """A key put straight into the table, so task 1 does not depend on task 2."""
-    with acme.lab.db() as db:
-        cur = db.execute(
-            "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at)"
-            " VALUES (?, 'ci', 'sk_test', ?, '2026-01-01T00:00:00Z')",
-            (acme.org_id, hash_token(secret)),
-        )
-        return int(cur.lastrowid)
+    return acme.lab.execute(
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at)"
+        " VALUES (?, 'ci', 'sk_test', ?, '2026-01-01T00:00:00Z')",
+        acme.org_id,
+        hash_token(secret),
+    )
 
 
 # --- task 1: may you? → prove it recently → act ------------------------------------------------
@@ -186,12 +185,11 @@ def test_revoked_keys_stop_working(acme: Acme) -> None:
 @task("ex02", 3)
 def test_unknown_or_foreign_keys_are_404(acme: Acme) -> None:
     other_org = acme.lab.create_org(acme.outsider, "Globex")
-    with acme.lab.db() as db:
-        foreign = db.execute(
-            "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at)"
-            " VALUES (?, 'theirs', 'sk_x', 'h', '2026-01-01T00:00:00Z')",
-            (other_org,),
-        ).lastrowid
+    foreign = acme.lab.execute(
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_at)"
+        " VALUES (?, 'theirs', 'sk_x', 'h', '2026-01-01T00:00:00Z')",
+        other_org,
+    )
     confirm(acme.owner)
     r = acme.owner.delete(f"/orgs/{acme.org_id}/api-keys/{foreign}")
     expect_error(r, 404, "API key not found", "DELETE of another org's key")

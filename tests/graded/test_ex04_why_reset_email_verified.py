@@ -27,7 +27,7 @@ STATEMENT_IDS = {
 @pytest.fixture
 def answers(student_of: Callable[[str], Student]) -> dict:
     """``ANSWERS`` as plain data, read in the submission process."""
-    found = student_of("ex04").read("ANSWERS").get("ANSWERS")
+    found = student_of("ex04").read("ANSWERS", "STATEMENTS").get("ANSWERS")
     expect(found is not None, "exercises/ex04_why_reset_email_verified.py has no ANSWERS")
     expect(isinstance(found, dict) and "type" not in found, f"ANSWERS should be a dict: {found}")
     return found

@@ -58,7 +58,7 @@ def prepare(name: str, root: Path) -> Path:
 
 
 def fingerprint(paths: list[Path]) -> dict[str, str]:
-    prints = {}
+    prints = {f"entry {p.name}": "" for p in KIT_ROOT.iterdir()}  # nothing new beside the kit
     for base in paths:
         for path in [base] if base.is_file() else sorted(base.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -155,6 +155,8 @@ def test_the_corpus_covers_the_issue_list() -> None:
         "kit_append",
         "steal_from_classmates",
         "forge_channel",
+        "symlink_db",
+        "surrogate_message",
     }
     assert wanted <= set(CASES)
 

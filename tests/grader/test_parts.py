@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from grader_helpers import COURSE, FAST
 
-from course_app.grading.confine import Confinement, Layout
+from course_app.grading.confine import Confinement, Layout, Uid
 from course_app.grading.subject import Subject, SubjectError
 from course_app.grading.submission import SubmissionError, free_text, printable, read_submission
 from course_app.manifest import KIT_ROOT
@@ -30,15 +30,36 @@ def mounts(argv: list[str]) -> dict[str, str]:
 def test_bubblewrap_sees_only_what_the_submission_needs() -> None:
     argv, inside = Confinement("bwrap").command(LAYOUT, [sys.executable, "-c", "pass"])
     binds = mounts(argv)
-    assert binds["/scratch"] == "--bind /tmp/scratch"  # the one writable folder of the student
+    assert "/scratch" not in binds  # its one writable folder is a tmpfs of its own
+    assert argv[argv.index("--tmpfs") - 2 : argv.index("--tmpfs") + 2] == [
+        "--size",
+        str(256 << 20),
+        "--tmpfs",
+        "/scratch",
+    ]
     assert binds["/submission/exercises"].startswith("--ro-bind")
     assert binds["/kit/course_app"] == f"--ro-bind {KIT_ROOT / 'course_app'}"
     assert not any("solutions" in host or "tests" in host for host in binds.values())
+    assert all(kind.startswith("--ro-bind") for inside, kind in binds.items() if inside != "/judge")
     for flag in ("--unshare-pid", "--unshare-net", "--die-with-parent", "--new-session"):
         assert flag in argv
     tail = argv[argv.index("--") + 1 :]
     assert tail[0] == "setpriv" and "--reuid=65534" in tail and "--no-new-privs" in tail
     assert inside.scratch == Path("/scratch")
+
+
+def test_each_submission_process_gets_a_uid_of_its_own() -> None:
+    """Process limits count per uid: classmates graded side by side must not share one."""
+    first, second = Uid(), Uid()
+    try:
+        assert first.uid != second.uid
+        argv, _ = Confinement("bwrap").command(
+            Layout(KIT_ROOT, KIT_ROOT / "exercises", Path("/x"), uid=first.uid), ["python"]
+        )
+        assert f"--reuid={first.uid}" in argv
+    finally:
+        first.release()
+        second.release()
 
 
 def test_without_confinement_the_command_is_unchanged() -> None:
