@@ -31,6 +31,14 @@ def bob(lab: Lab) -> TestClient:
 
 
 @pytest.fixture
+def acme(lab: Lab, alice: TestClient, bob: TestClient) -> int:
+    """Alice owns Acme; Bob is a plain member."""
+    org_id = lab.create_org(alice, "Acme")
+    lab.add_member(alice, org_id, BOB)
+    return org_id
+
+
+@pytest.fixture
 def make_lab(tmp_path: Path) -> Iterator[Callable[..., Lab]]:
     """``make_lab(cookie_secure=True)``: the reference app with other settings."""
     labs: list[Lab] = []

@@ -5,7 +5,6 @@ import hashlib
 
 import pytest
 from app_helpers import (
-    BOB,
     PASSWORD,
     assert_forbidden,
     assert_reauth_required,
@@ -17,13 +16,6 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 
 from course_app.testing import Lab
-
-
-@pytest.fixture
-def acme(lab: Lab, alice: TestClient, bob: TestClient) -> int:
-    org_id = lab.create_org(alice, "Acme")
-    lab.add_member(alice, org_id, BOB)
-    return org_id
 
 
 @pytest.fixture

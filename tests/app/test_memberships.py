@@ -25,14 +25,6 @@ DANA = "dana@example.com"
 
 
 @pytest.fixture
-def acme(lab: Lab, alice: TestClient, bob: TestClient) -> int:
-    """Alice owns Acme; Bob is a plain member."""
-    org_id = lab.create_org(alice, "Acme")
-    lab.add_member(alice, org_id, BOB)
-    return org_id
-
-
-@pytest.fixture
 def eve(lab: Lab) -> TestClient:
     """The attacker's own account: verified, signed in, knows her password."""
     return lab.person(EVE, PASSWORD)

@@ -19,14 +19,6 @@ from course_app.testing import Lab
 CAROL = "carol@example.com"
 
 
-@pytest.fixture
-def acme(lab: Lab, alice: TestClient, bob: TestClient) -> int:
-    """Alice owns Acme; Bob is a plain member."""
-    org_id = lab.create_org(alice, "Acme")
-    lab.add_member(alice, org_id, BOB)
-    return org_id
-
-
 def test_the_role_table() -> None:
     assert ROLE_PERMISSIONS["owner"] == {"org:settings", "org:members", "org:read"}
     assert ROLE_PERMISSIONS["admin"] == {"org:settings", "org:members", "org:read"}

@@ -18,6 +18,19 @@ HOSTILE = Path(__file__).parent / "hostile"
 STEPUP = [sys.executable, "-m", "course_app.cli"]
 
 
+def grade_batch_command(inbox: Path, out: Path) -> dict[str, dict[str, str]]:
+    """``stepup grade --batch`` as an instructor runs it; the gradebook's rows by name."""
+    run = subprocess.run(
+        [*STEPUP, "grade", "--batch", str(inbox), "--jobs", "2", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr
+    with (out / "gradebook.csv").open() as fh:
+        return {row["submission"]: row for row in csv.DictReader(fh)}
+
+
 def test_a_batch_gives_a_gradebook_row_and_results_per_submission(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     submission(inbox / "ada", only=["ex04"])
@@ -35,17 +48,7 @@ def test_a_batch_gives_a_gradebook_row_and_results_per_submission(tmp_path: Path
     submission(inbox / "=HYPERLINK(1)", only=["ex04"])  # a spreadsheet must not run it
     (inbox / "notes.txt").write_text("not a submission")
     out = tmp_path / "out"
-
-    run = subprocess.run(
-        [*STEPUP, "grade", "--batch", str(inbox), "--jobs", "2", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr
-
-    with (out / "gradebook.csv").open() as fh:
-        rows = {row["submission"]: row for row in csv.DictReader(fh)}
+    rows = grade_batch_command(inbox, out)
     names = ["'=HYPERLINK(1)", "ada", "bob", "cyd.zip", "dee.zip", "eve.zip", "fay.zip"]
     assert list(rows) == [*names, "g\\xe9o", "g\\xe9o~2"]
     assert [rows[n]["score"] for n in rows] == ["2", "2", "0", "0", "0", "0", "2", "2", "2"]
@@ -68,15 +71,6 @@ def test_classmates_graded_together_cannot_reach_each_other(tmp_path: Path) -> N
     thief = inbox / "thief" / "exercises"
     thief.mkdir(parents=True)
     shutil.copy(HOSTILE / "steal_from_classmates/exercises/ex01_email_change.py", thief)
-    out = tmp_path / "out"
-    run = subprocess.run(
-        [*STEPUP, "grade", "--batch", str(inbox), "--jobs", "2", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr
-    with (out / "gradebook.csv").open() as fh:
-        rows = {row["submission"]: row for row in csv.DictReader(fh)}
+    rows = grade_batch_command(inbox, tmp_path / "out")
     assert rows["honest"]["ex01"] == "5", rows["honest"]
     assert rows["thief"]["ex01"] == "0", rows["thief"]
