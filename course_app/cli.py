@@ -313,6 +313,15 @@ def release(
     typer.echo(f"Student bundle: {target} (checked: no solutions, no hidden tests)")
 
 
+@app.command("pin-stubs")
+def pin_stubs() -> None:
+    """Record exercises/ as the pristine stubs in course.toml (after changing a stub)."""
+    from course_app.manifest import pin_stubs as pin
+
+    changed = pin()
+    typer.echo(f"Pinned: {', '.join(changed)}" if changed else "The pins were current.")
+
+
 @app.command()
 def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]) -> None:
     """Print the hints of an exercise, task by task."""
@@ -325,7 +334,8 @@ def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]
         raise typer.Exit(2) from None
     typer.echo(f"{found.id} — {found.title}  (exercises/{found.file})")
     for task in found.tasks:
-        typer.echo(f"\n  task {task.n}: {task.title}  [{task.points} points]")
+        points = f"{task.points} point" + ("" if task.points == 1 else "s")
+        typer.echo(f"\n  task {task.n}: {task.title}  [{points}]")
         for text in task.hints:
             typer.echo(f"    - {text}")
 

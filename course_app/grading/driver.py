@@ -18,8 +18,10 @@ Nothing the judge believes is decided here: replies are the student's answers, c
 judge against what its own server saw. Whatever student code prints goes to the log (stderr).
 """
 
+import contextvars
 import gc
 import json
+import logging
 import os
 import shutil
 import socket
@@ -37,6 +39,19 @@ from typing import Any, BinaryIO
 from course_app.impl import Implementation
 
 EXERCISE_HEADER = b"x-stepup-exercise"
+# The exceptions of the request being served (the app logs them before it answers 500).
+CRASHES: contextvars.ContextVar[list[BaseException]] = contextvars.ContextVar("crashes")
+
+
+class CrashRecorder(logging.Handler):
+    """Keeps the exception the app logged for the request (see course_app.errors)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        crashes = CRASHES.get(None)
+        if crashes is not None and record.exc_info and record.exc_info[1] is not None:
+            crashes.append(record.exc_info[1])
+
+
 ORIGIN = "http://localhost:8000"
 
 
@@ -96,7 +111,9 @@ def failure(exc: BaseException) -> dict[str, Any]:
     own = [
         f for f in own if "/site-packages/" not in f.filename and "/lib/python" not in f.filename
     ]
-    where = f"{Path(own[-1].filename).name}:{own[-1].lineno}" if own else ""
+    # exercises/ex01_email_change.py:33, as the student knows the file
+    where = f"{Path(own[-1].filename).parent.name}/{Path(own[-1].filename).name}" if own else ""
+    where += f":{own[-1].lineno}" if own else ""
     names = [c.__name__ for c in type(exc).__mro__]
     return {"raised": type(exc).__name__, "classes": names, "message": str(exc)[:500], "at": where}
 
@@ -188,6 +205,7 @@ class Driver:
     def serve(self) -> None:
         import uvicorn
 
+        logging.getLogger("course_app").addHandler(CrashRecorder())
         config = uvicorn.Config(
             self.dispatch,
             interface="asgi3",
@@ -210,7 +228,22 @@ class Driver:
             await send({"type": "http.response.start", "status": 404, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        await app(scope, receive, send)
+        crashes: list[BaseException] = []
+        token = CRASHES.set(crashes)
+
+        async def sending(message: dict[str, Any]) -> None:
+            # A 500 names the student's exception and line in a header the judge shows.
+            if message["type"] == "http.response.start" and message["status"] == 500 and crashes:
+                found = failure(crashes[-1])
+                text = f"{found['raised']} at {found['at']}: {found['message']}"[:300]
+                header = (b"x-stepup-error", text.encode("ascii", "backslashreplace"))
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        try:
+            await app(scope, receive, sending)
+        finally:
+            CRASHES.reset(token)
 
     # --- commands ----------------------------------------------------------------------------
 

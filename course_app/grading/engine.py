@@ -63,6 +63,7 @@ class RunOutcome:
 class TaskScore:
     task: Task
     results: list[TestResult]
+    deferred: bool = False  # at home, for a task only the hidden tests can judge: no points
 
     @property
     def passed(self) -> bool:
@@ -70,7 +71,7 @@ class TaskScore:
 
     @property
     def earned(self) -> int:
-        return self.task.points if self.passed else 0
+        return self.task.points if self.passed and not self.deferred else 0
 
     @property
     def first_failure(self) -> TestResult | None:
@@ -248,6 +249,8 @@ def check(
     """The student's self-check: the visible graded tests, under the grader's own limits."""
     outcome = run_graded(impl_folder, exercise_ids, kit_root)
     result = score(outcome.results, exercise_ids, course_at(kit_root))
+    for task_score in result.tasks:
+        task_score.deferred = task_score.task.checked_when_graded
     result.flags = outcome.flags
     result.problems += outcome.problems
     if not outcome.results and not outcome.problems:

@@ -6,11 +6,17 @@ from typing import Any
 import httpx
 
 MAX_SHOWN = 160
+CRASH_HEADER = "x-stepup-error"  # set by the submission process on a 500 (grading.driver)
 
 
 def shown(response: httpx.Response) -> str:
+    """The body as one short line (or "(no body)"), and where the student's code crashed."""
     text = response.text.strip().replace("\n", " ")
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+    text = text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+    crash = response.headers.get(CRASH_HEADER)
+    if crash:
+        return f"{text} — your code raised {crash}"
+    return text or "(no body)"
 
 
 def expect_status(
@@ -50,3 +56,8 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return {}
+
+
+def times(count: int) -> str:
+    """``never``, ``once``, ``twice``, ``3 times``: counts in sentences for people."""
+    return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")

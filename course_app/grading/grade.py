@@ -25,7 +25,7 @@ from course_app.grading.submission import (
     read_submission,
     syntax_error,
 )
-from course_app.manifest import KIT_ROOT
+from course_app.manifest import KIT_ROOT, stub_digest
 
 
 def unconfined_as_root() -> str | None:
@@ -67,8 +67,9 @@ def grade(
         elif problem:
             messages[exercise.id] = problem
             broken.append(exercise.id)
-        elif content == (kit_root / "exercises" / exercise.file).read_bytes():
-            # The untouched stubs earn nothing (tests/meta proves it): no need to run them.
+        elif stub_digest(content) == exercise.stub_sha256:
+            # The pristine stubs earn nothing (tests/meta proves it): no need to run them. The
+            # pin in course.toml, not the kit's working copy, says what "untouched" is.
             messages[exercise.id] = f"{shown} is the untouched starting stub"
         else:
             runnable.append(exercise.id)

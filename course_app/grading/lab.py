@@ -214,7 +214,7 @@ class Failed(Exception):
 
     def describe(self) -> str:
         where = f" (at {self.at})" if self.at else ""
-        return f"the student's code raised {self.raised}{where}: {self.text}"
+        return f"your code raised {self.raised}{where}: {self.text}"
 
 
 @dataclass

@@ -122,9 +122,18 @@ def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = Fal
         for p, rel in files_of(kit_root, ["solutions"])
         if p.suffix == ".py"
     }
+    pinned = {
+        f"exercises/{e.file}": e.stub_sha256
+        for e in load_course(kit_root / "course.toml").exercises
+    }
     problems: list[str] = []
     for name, data in _entries(path):
         parts = PurePosixPath(name).parts
+        if name in pinned and digest(data) != pinned[name]:
+            problems.append(
+                f"{name}: not the starting stub pinned in course.toml (edited by hand? restore"
+                " it, or run stepup pin-stubs after a deliberate change)"
+            )
         if "solutions" in parts:
             problems.append(f"{name}: the solutions folder")
         elif ".git" in parts:

@@ -1,12 +1,15 @@
 """``stepup check``: the student's view of the graded tests, ending with the next step."""
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
+from course_app.grading.config import load_config
 from course_app.grading.engine import Score
+from course_app.grading.submission import free_text
 from course_app.impl import Implementation
-from course_app.manifest import Course
+from course_app.manifest import KIT_ROOT, Course
 
 
 def next_step(score: Score, course: Course, impl: Implementation) -> str:
@@ -21,10 +24,32 @@ def next_step(score: Score, course: Course, impl: Implementation) -> str:
     following = [e for e in course.exercises[last + 1 :] if e.id not in checked]
     done = ", ".join(sorted(checked))
     if following:
-        return f"Next: {impl.shown(following[0])} ({done} done: every task passes)"
+        return f"Next: {impl.shown(following[0])} ({done} done: every check at home passes)"
     if len(checked) < len(course.exercises):
-        return f"Next: stepup check, to see every exercise ({done} done: every task passes)"
-    return "Next: nothing left. You're done: every task of every exercise passes."
+        return (
+            f"Next: stepup check, to see every exercise ({done} done: every check at home passes)"
+        )
+    return "Next: nothing left. You're done: every check of every exercise passes at home."
+
+
+def plural(count: int, word: str) -> str:
+    """``1 point``, ``2 points``, ``0 tasks``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def unfinished_free_text(course: Course, impl: Implementation, kit_root: Path) -> list[str]:
+    """Warnings for free-text answers (exercise 4's EXPLANATION) still missing or TODO."""
+    warnings = []
+    for exercise_id, variable in load_config(kit_root).free_text.items():
+        exercise = course.exercise(exercise_id)
+        path = impl.path_of(exercise)
+        text = free_text(path.read_bytes(), variable) if path.is_file() else None
+        if text is None or "TODO" in text:
+            warnings.append(
+                f"{impl.shown(exercise)}: {variable} is still to be written (your instructor"
+                " reads it; it is not scored automatically)"
+            )
+    return warnings
 
 
 def print_report(
@@ -33,33 +58,54 @@ def print_report(
     impl: Implementation,
     console: Console | None = None,
     exercise_ids: Sequence[str] | None = None,
+    kit_root: Path = KIT_ROOT,
 ) -> None:
     console = console or Console(highlight=False)
+    say = lambda text, **kw: console.print(text, soft_wrap=True, **kw)  # noqa: E731
     for exercise in course.exercises:
         if exercise_ids and exercise.id not in exercise_ids:
             continue
         tasks = [t for t in score.tasks if t.task.exercise == exercise.id]
         earned = sum(t.earned for t in tasks)
-        console.print(
-            f"\n[bold]{exercise.id} — {exercise.title}[/]  ({earned}/{exercise.points} points)"
-        )
+        later = sum(t.task.points for t in tasks if t.deferred)
+        points = f"{earned}/{plural(exercise.points - later, 'point')}"
+        if later == exercise.points:
+            points = f"{plural(later, 'point')}, judged only when graded"
+        elif later:
+            points += f", {plural(later, 'point')} judged only when graded"
+        say(f"\n[bold]{exercise.id} — {exercise.title}[/]  ({points})")
         for task_score in tasks:
             task = task_score.task
-            if task_score.passed:
-                console.print(f"  [green]✓[/] task {task.n}: {task.title}")
+            if task_score.passed and task_score.deferred:
+                say(f"  [green]✓[/] task {task.n}: {task.title}")
+                say(
+                    "      every statement is answered; whether each answer is right is"
+                    " checked only when your instructor grades it",
+                    style="dim",
+                    markup=False,
+                )
                 continue
-            console.print(f"  [red]✗[/] task {task.n}: {task.title}")
+            if task_score.passed:
+                say(f"  [green]✓[/] task {task.n}: {task.title}")
+                continue
+            say(f"  [red]✗[/] task {task.n}: {task.title}")
             failure = task_score.first_failure
             if failure is not None:
-                console.print(f"      {failure.message or failure.status}", markup=False)
-            if task.hints:
-                console.print(f"      [dim]hint: {task.hints[0]}[/]")
+                say(f"      {failure.message or failure.status}", markup=False)
+            hint = task.hint(failure.name if failure else None)
+            if hint:
+                say(f"      hint: {hint}", style="dim", markup=False)
+    if exercise_ids is None or any(e in exercise_ids for e in load_config(kit_root).free_text):
+        for warning in unfinished_free_text(course, impl, kit_root):
+            say(f"! {warning}", style="yellow", markup=False)
     for problem in score.problems:
-        console.print(f"! {problem}", style="yellow", markup=False)
+        say(f"! {problem}", style="yellow", markup=False)
     for flag in score.flags:
-        console.print(f"! flagged: {flag.reason}", style="yellow", markup=False)
+        say(f"! flagged: {flag.reason}", style="yellow", markup=False)
     done = sum(1 for t in score.tasks if t.passed)
-    console.print(
-        f"\nProgress: {done}/{len(score.tasks)} tasks, {score.earned}/{score.possible} points"
+    possible = score.possible - sum(t.task.points for t in score.tasks if t.deferred)
+    say(
+        f"\nProgress: {done}/{plural(len(score.tasks), 'task')},"
+        f" {score.earned}/{plural(possible, 'point')} checked at home"
     )
-    console.print(next_step(score, course, impl), soft_wrap=True, markup=False)
+    say(next_step(score, course, impl), markup=False)

@@ -52,11 +52,13 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
     for task_score in score.tasks:
         task, failure = task_score.task, task_score.first_failure
         message = _readable(failure.message or failure.status) if failure else ""
-        hint = task.hints[0] if task.hints and not task_score.passed else ""
+        hint = (task.hint(failure.name if failure else None) or "") if not task_score.passed else ""
         status = "✓" if task_score.passed else "✗"
-        rows.append(
-            [task.n, task.title, status, f"{task_score.earned}/{task.points}", message, hint]
-        )
+        points = f"{task_score.earned}/{task.points}"
+        if task_score.deferred:  # only the hidden tests judge it: answered, not yet right
+            points = f"—/{task.points}"
+            message = message or "answered; whether it is right counts when graded"
+        rows.append([task.n, task.title, status, points, message, hint])
     return _check_table(exercise, rows, score.problems, chosen.shown(exercise), chosen.spec)
 
 

@@ -144,6 +144,18 @@ def test_too_short_or_too_long_is_refused_and_nothing_changes(lab: Lab, password
     expect_status(alice.get("/me"), 200, "GET /me from the session whose change was refused")
 
 
+@task("ex05", 2)
+def test_the_rule_counts_bytes_not_characters(lab: Lab) -> None:
+    alice = lab.person(ALICE)
+    confirm(alice)
+    password = "é" * 37  # 37 characters, 74 bytes in UTF-8: bcrypt would ignore the last two
+    r = change(alice, password)
+    expect_status(
+        r, 400, "PUT /me/password with 'é' 37 times (37 characters, 74 bytes)", "weak_password"
+    )
+    expect(can_sign_in(lab, PASSWORD), "a refused password still replaced the old one")
+
+
 # --- task 3: rotate the session --------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader_helpers import FAST, exercise, submission
+from grader_helpers import COURSE, FAST, exercise, submission
 
 from course_app.grading.engine import check
 from course_app.grading.grade import grade
@@ -35,17 +35,39 @@ def test_check_on_finished_work_says_done() -> None:
     out = stepup_check("ex03", "--impl", "solutions")
     assert "Progress: 3/3 tasks, 5/5 points" in out
     assert out.rstrip().splitlines()[-1] == (
-        "Next: solutions/ex04_why_reset_email_verified.py (ex03 done: every task passes)"
+        "Next: solutions/ex04_why_reset_email_verified.py (ex03 done: every check at home passes)"
     )
 
 
 def test_passes_at_home_means_passes_when_graded(tmp_path: Path) -> None:
-    folder = submission(tmp_path / "work", only=["ex04"])
-    stub = (KIT_ROOT / "exercises" / "ex03_five_minute_window.py").read_bytes()
-    (folder / "exercises" / "ex03_five_minute_window.py").write_bytes(stub)
-    at_home, _ = check(folder / "exercises", ["ex03", "ex04"])
+    """Every point claimed at home is earned when graded; exercise 4 claims none at home (its
+    answers are judged by hidden tests), and a wrong answer there is not called right."""
+    folder = submission(tmp_path / "work", only=["ex01"])
+    stub = (KIT_ROOT / "exercises" / "ex04_why_reset_email_verified.py").read_text()
+    wrong = stub.replace(": None,", ": True,")  # every statement answered, four wrongly
+    (folder / "exercises" / "ex04_why_reset_email_verified.py").write_text(wrong)
+    at_home, _ = check(folder / "exercises", ["ex01", "ex04"])
     graded = grade(folder, limits=FAST)
-    for exercise_id in ("ex03", "ex04"):
-        home = at_home.exercise_points(exercise_id)
-        assert home == exercise(graded, exercise_id)["score"], exercise_id
-    assert at_home.earned == graded["score"] == 2
+    assert at_home.exercise_points("ex01") == exercise(graded, "ex01")["score"] == 5
+    assert at_home.exercise_points("ex04") == exercise(graded, "ex04")["score"] == 0
+    assert at_home.task("ex04", 1).passed and at_home.task("ex04", 1).deferred
+
+
+def test_the_hint_fits_the_check_that_failed(tmp_path: Path) -> None:
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    solution = (KIT_ROOT / "solutions" / "ex01_email_change.py").read_text()
+    # The link goes to the old address: task 3's hint must be about where the link goes.
+    wrong = solution.replace(
+        "send_verification(db, user.id, new_email,", "send_verification(db, user.id, user.email,"
+    )
+    (folder / "ex01_email_change.py").write_text(wrong)
+    out = stepup_check("ex01", "--impl", str(folder))
+    task3 = out[out.index("✗ task 3") :]
+    assert (
+        "hint: "
+        + COURSE.exercise("ex01")
+        .task(3)
+        .hint("test_a_link_goes_to_the_new_address_and_verifies_it")
+        in task3
+    )
