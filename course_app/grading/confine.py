@@ -82,6 +82,9 @@ class Confinement:
         inside = Layout(Path("/kit"), files, Path("/scratch"), Path("/judge"), layout.uid)
         args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+        # Mounts apply in order: the fresh /proc, /dev and /tmp first, so that binds below
+        # them (a kit or virtualenv under /tmp) are not hidden by them.
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for folder in SYSTEM_FOLDERS:
             args += ["--ro-bind-try", folder, folder]
         for link, target in USR_LINKS.items():
@@ -100,7 +103,7 @@ class Confinement:
         args += ["--perms", "01777", "--size", size, "--tmpfs", str(inside.scratch)]
         if layout.shared is not None:
             args += ["--bind", str(layout.shared), str(inside.shared)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/scratch"]
+        args += ["--chdir", "/scratch"]
         drop = ["setpriv", f"--reuid={layout.uid}", f"--regid={layout.uid}", "--clear-groups"]
         drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         return [*args, "--", *drop, *argv], inside

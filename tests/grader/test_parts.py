@@ -43,6 +43,9 @@ def test_bubblewrap_sees_only_what_the_submission_needs() -> None:
     assert all(kind.startswith("--ro-bind") for inside, kind in binds.items() if inside != "/judge")
     for flag in ("--unshare-pid", "--unshare-net", "--die-with-parent", "--new-session"):
         assert flag in argv
+    # a fresh /tmp mounted after the binds would hide a kit or virtualenv that lives in /tmp
+    first_bind = min(i for i, word in enumerate(argv) if word.startswith("--ro-bind"))
+    assert argv.index("/tmp") < first_bind
     tail = argv[argv.index("--") + 1 :]
     assert tail[0] == "setpriv" and "--reuid=65534" in tail and "--no-new-privs" in tail
     assert inside.scratch == Path("/scratch")
