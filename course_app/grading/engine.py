@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +58,16 @@ class RunOutcome:
     listed: list[dict[str, Any]] = field(default_factory=list)  # every collected test
     import_errors: dict[str, str] = field(default_factory=dict)  # exercise → why it broke
     confinement: str = ""
+
+    def merge(self, other: "RunOutcome") -> None:
+        """Add what another judge found (its exercises are not this one's)."""
+        self.results += other.results
+        self.flags += other.flags
+        self.problems += [p for p in other.problems if p not in self.problems]
+        self.output = "\n".join(o for o in (self.output, other.output) if o)
+        self.listed += other.listed
+        self.import_errors |= other.import_errors
+        self.confinement = self.confinement or other.confinement
 
 
 @dataclass
@@ -116,68 +127,121 @@ def run_graded(
     run_ids: Sequence[str] | None = None,
     include_hidden: bool = False,
     limits: Limits | None = None,
+    shards: int = 2,
 ) -> RunOutcome:
     """List the graded tests of ``exercise_ids`` (all by default) and run those of ``run_ids``
-    (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``."""
+    (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``.
+
+    The exercises are spread over ``shards`` judges, each with its own submission process:
+    a judge and its process take turns (request, answer), so one pair keeps one core busy."""
     course = course_at(kit_root)
     config = load_config(kit_root)
     limits = limits or config.limits
     ids = list(exercise_ids or [e.id for e in course.exercises])
     run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
-    # The grader's own folder; the judge makes the submission process's folders inside it,
-    # so whatever happens to the judge, one rmtree here cleans everything up.
+    hidden = config.hidden_dir if include_hidden else None
+    # The grader's own folder; the judges make the submission processes' folders inside it,
+    # so whatever happens to a judge, one rmtree here cleans everything up.
     private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=scratch_root()))
     private.chmod(0o711)  # a confined process as another user may pass through to its folder
-    out = private / "judge.jsonl"
-    command = [sys.executable, "-m", "course_app.grading", f"--impl={impl_folder}"]
-    command += [f"--out={out}", f"--collect={','.join(ids)}", f"--run={','.join(run)}"]
-    command += [f"--limits={json.dumps(asdict(limits))}"]
-    if include_hidden:
-        command.append(f"--hidden={config.hidden_dir}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
-    env |= {
-        "STEPUP_WORK_ROOT": str(private),
-        "PYTHONPATH": str(kit_root),
-        "STEPUP_KIT_ROOT": str(kit_root),
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # third-party plugins cost seconds to load
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    groups = spread(ids, run, shards, kit_root, hidden)
     problems: list[str] = []
     try:
-        with os.fdopen(
-            os.open(private / "judge.log", os.O_WRONLY | os.O_CREAT, 0o600), "wb"
-        ) as log:
-            judge = subprocess.Popen(
-                command,
-                cwd=kit_root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        judges = [
+            start_judge(private / f"judge{n}", impl_folder, group, run, kit_root, hidden, limits)
+            for n, group in enumerate(groups)
+        ]
+        deadline = time.monotonic() + limits.overall_timeout
+        for judge in judges:
             try:
-                judge.wait(timeout=limits.overall_timeout)
+                judge.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                problems.append(
-                    f"the overall time limit of {limits.overall_timeout:g} s was reached"
-                )
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(judge.pid, signal.SIGKILL)  # the submission process dies with it
-                judge.wait()
-        outcome = read_outcome(out, course, run, problems)
-        if not outcome.listed:
-            log_text = (private / "judge.log").read_text(encoding="utf-8", errors="replace")
-            outcome.problems.append("the graded tests did not run:\n" + log_text[-2000:])
+                reached = f"the overall time limit of {limits.overall_timeout:g} s was reached"
+                problems[:] = [reached]
+        for judge in judges:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(judge.pid, signal.SIGKILL)  # its submission process dies with it
+            judge.wait()
+        outcome = RunOutcome([], problems=problems)
+        for n in range(len(groups)):
+            part = read_outcome(private / f"judge{n}" / "judge.jsonl", course, run, problems)
+            if not part.listed:
+                log = (private / f"judge{n}" / "judge.log").read_text(errors="replace")
+                outcome.problems.append("the graded tests did not run:\n" + log[-2000:])
+            outcome.merge(part)
+        order = [e.id for e in course.exercises]
+        outcome.listed.sort(
+            key=lambda t: order.index(t["exercise"]) if t["exercise"] in order else 99
+        )
+        outcome.results.sort(key=lambda r: order.index(r.exercise) if r.exercise in order else 99)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     return outcome
 
 
+def spread(
+    ids: list[str], run: list[str], shards: int, kit_root: Path, hidden: str | None
+) -> list[list[str]]:
+    """Exercises in at most ``shards`` groups of about equal work (tests run), heaviest first."""
+    folders = [kit_root / "tests" / "graded"] + ([kit_root / hidden] if hidden else [])
+
+    def weight(exercise: str) -> int:
+        files = [p for f in folders for p in f.glob(f"test_{exercise}_*.py")]
+        return sum(p.read_text(encoding="utf-8").count("\ndef test_") for p in files)
+
+    count = max(1, min(shards, len(run)))
+    groups: list[list[str]] = [[] for _ in range(count)]
+    load = [0] * count
+    for exercise in sorted(ids, key=lambda e: -(weight(e) if e in run else 0)):
+        lightest = load.index(min(load))
+        groups[lightest].append(exercise)
+        load[lightest] += weight(exercise) if exercise in run else 0
+    return [g for g in groups if g]
+
+
+def start_judge(
+    folder: Path,
+    impl_folder: Path,
+    group: list[str],
+    run: list[str],
+    kit_root: Path,
+    hidden: str | None,
+    limits: Limits,
+) -> subprocess.Popen:
+    """``python -m course_app.grading`` for the exercises of ``group``, writing into ``folder``."""
+    folder.mkdir(mode=0o711)
+    ran = [e for e in run if e in group]
+    command = [sys.executable, "-m", "course_app.grading", f"--impl={impl_folder}"]
+    command += [f"--out={folder / 'judge.jsonl'}", f"--collect={','.join(group)}"]
+    command += [f"--run={','.join(ran)}", f"--limits={json.dumps(asdict(limits))}"]
+    if hidden:
+        command.append(f"--hidden={hidden}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
+    if "STEPUP_CONFINE" in os.environ:  # the one setting the judge needs from the caller
+        env["STEPUP_CONFINE"] = os.environ["STEPUP_CONFINE"]
+    env |= {
+        "STEPUP_WORK_ROOT": str(folder),
+        "PYTHONPATH": str(kit_root),
+        "STEPUP_KIT_ROOT": str(kit_root),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # third-party plugins cost seconds to load
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    handle = os.open(folder / "judge.log", os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(handle, "wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=kit_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]) -> RunOutcome:
     """Turn the judge's lines into an outcome; a test that never reported did not pass."""
-    outcome = RunOutcome([], problems=problems)
+    outcome = RunOutcome([], problems=list(problems))
     results: dict[str, TestResult] = {}
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     for line in text.splitlines():
@@ -202,14 +266,13 @@ def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]
             results[test["nodeid"]] = TestResult(
                 **test, status="timeout" if problems else "error", message=why
             )
-    ran = [r for r in results.values() if r.status != "not run"]
     for flag in outcome.flags:  # tampering earns nothing: the exercise, or all if unknown
         for result in results.values():
             if flag.exercise in (None, result.exercise):
                 result.status = "error"
                 result.message = f"not graded: {flag.reason} (flagged for the instructor)"
     outcome.results = sorted(
-        ran, key=lambda r: order.index(r.exercise) if r.exercise in order else 99
+        results.values(), key=lambda r: order.index(r.exercise) if r.exercise in order else 99
     )
     return outcome
 

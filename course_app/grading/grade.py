@@ -42,6 +42,7 @@ def grade(
     submission: Path,
     kit_root: Path = KIT_ROOT,
     limits: Limits | None = None,
+    shards: int = 2,
 ) -> dict[str, Any]:
     """Grade ``submission`` (a folder or a zip) and return the canonical results dict."""
     started = time.monotonic()
@@ -110,6 +111,7 @@ def grade(
             run_ids=runnable,
             include_hidden=True,
             limits=limits or config.limits,
+            shards=shards,
         )
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)

@@ -68,6 +68,19 @@ class RemoteLab(Lab):
         reply = self.ask("enroll", email=email, password=password, verified=verified)
         return int(reply["user_id"])
 
+    def add_member(self, owner: Any, org_id: int, email: str, role: str = "member") -> None:
+        """Setup for graded tests, not what they test: the membership is written directly
+        (one step instead of an invitation's ten; tests/app covers the invitation routes)."""
+        member = self.user(email)
+        assert member is not None, f"no account uses {email}"
+        self.execute(
+            "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)"
+            " ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+            org_id,
+            member["id"],
+            role,
+        )
+
     def open_session(self, user_id: int, confirmed: bool = False) -> tuple[str, int]:
         reply = self.ask("open_session", user_id=user_id, confirmed=confirmed)
         return str(reply["token"]), int(reply["session_id"])
@@ -210,11 +223,12 @@ class Failed(Exception):
         self.classes: list[str] = reply.get("classes", [])
         self.at = reply.get("at", "")
         self.text = reply.get("message", "")
-        super().__init__(self.describe())
+        super().__init__(f"your code raised {self.describe()}")
 
     def describe(self) -> str:
+        """``ValueError (at exercises/ex03_….py:31): the message``."""
         where = f" (at {self.at})" if self.at else ""
-        return f"your code raised {self.raised}{where}: {self.text}"
+        return f"{self.raised}{where}: {self.text}"
 
 
 @dataclass

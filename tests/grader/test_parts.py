@@ -31,7 +31,8 @@ def test_bubblewrap_sees_only_what_the_submission_needs() -> None:
     argv, inside = Confinement("bwrap").command(LAYOUT, [sys.executable, "-c", "pass"])
     binds = mounts(argv)
     assert "/scratch" not in binds  # its one writable folder is a tmpfs of its own
-    assert argv[argv.index("--tmpfs") - 2 : argv.index("--tmpfs") + 2] == [
+    scratch = argv.index("/scratch")
+    assert argv[scratch - 3 : scratch + 1] == [
         "--size",
         str(256 << 20),
         "--tmpfs",
