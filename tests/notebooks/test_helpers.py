@@ -189,3 +189,20 @@ def test_jupyter_stays_out_of_the_import_path() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=KIT_ROOT
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_timeline_marks_where_each_window_closes() -> None:
+    lab = nb.start("solutions")
+    walked = nb.walk(lab, lab.exercise("ex03").StepUpClient)
+    figure = walked.plot().figure
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [
+        "the whole walk",
+        "around +5:00, second by second",
+    ]
+    texts = {t.get_text() for ax in panels for t in ax.texts}
+    assert {"closes +5:00 ", " opens +5:01", "closes +10:01 "} <= texts, texts
+    assert {"+4:59\n200", "+5:01\n200"} <= texts, texts
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "a click that went through, no dialog" in labels, labels
+    lab.close()
