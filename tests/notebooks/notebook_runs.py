@@ -21,6 +21,7 @@ NAMED_CELLS = {
     "run the two cells above": (-1, 2),
     "run the three cells above": (-1, 3),
     "run the cell below": (1, 1),
+    "run the two cells below": (1, 2),
 }
 FROM_THE_TOP = "run the notebook again from the top"
 YOUR_TURN = re.compile(r"^#+ Your turn", re.MULTILINE)
@@ -32,7 +33,7 @@ def text_of(cell: Any) -> str:
 
 
 def your_turns(notebook: Any) -> list[tuple[int, list[int]]]:
-    """Each "Your turn" heading's markdown cell and the code cells it sends the student back to: the ones
+    """Each "Your turn" heading's cell and the code cells it sends the student back to: the ones
     it names ("run the two cells above again"); for "run the notebook again from the top", the
     code cells since the previous "Your turn". Never the start or the check cell."""
     cells = notebook.cells
