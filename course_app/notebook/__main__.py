@@ -74,6 +74,7 @@ class Run:
     # Cells run a second time afterwards: each group's cells as that run left them.
     again: list[list[Any]] = field(default_factory=list)
     again_error: str | None = None
+    again_seconds: float = 0.0
 
 
 # Which cells to run a second time once the notebook ran: groups of cell indices, in order.
@@ -108,7 +109,9 @@ def run(path: Path, impl: str, timeout: int = 120, again: AgainPlan | None = Non
         seconds = time.perf_counter() - began
         done = Run(path, impl, seconds, notebook, error)
         if again is not None and error is None:
+            began = time.perf_counter()
             _run_again(client, notebook, again(notebook), done)
+            done.again_seconds = time.perf_counter() - began
     return done
 
 
