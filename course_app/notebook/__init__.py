@@ -26,18 +26,21 @@ matplotlib only when a timeline is drawn, nbformat and nbclient only by the comm
 
 import atexit
 import shutil
+import traceback
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from course_app.accounts import normalize_email
 from course_app.app import create_app
-from course_app.impl import Implementation
-from course_app.manifest import load_course
+from course_app.impl import Implementation, ImplementationError
+from course_app.manifest import KIT_ROOT, load_course
 from course_app.notebook.display import (
     NotYet,
     Table,
@@ -50,6 +53,7 @@ from course_app.notebook.display import (
 )
 from course_app.notebook.progress import check, course, hints, implementation
 from course_app.notebook.travel import mmss, time_travel
+from course_app.security.passwords import hash_password
 from course_app.settings import Settings
 
 with warnings.catch_warnings():
@@ -103,13 +107,25 @@ class LiveApp:
     def app(self) -> FastAPI:
         sources = tuple((p.name, p.read_bytes()) for p in sorted(self.impl.folder.glob("*.py")))
         if self._app is None or sources != self._sources:
-            self._app = create_app(self.settings, self.impl)
+            app = create_app(self.settings, self.impl)
+            # Replaces the app's own handler of the unexpected, which logs the whole traceback.
+            app.add_exception_handler(Exception, self._crashed)
+            self._app = app
             self._sources = sources
             self.builds += 1
         return self._app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
+        try:
+            app = self.app
+        except ImplementationError as exc:  # a file that does not import, said in one row
+            if scope["type"] == "http":
+                await crash_response(str(exc))(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    async def _crashed(self, _: Request, exc: Exception) -> JSONResponse:
+        return crash_response(raised_at(exc, self.impl.folder))
 
     def __getattr__(self, name: str) -> Any:
         """Anything else (``state``, ``routes``, …) is the current app's."""
@@ -124,6 +140,8 @@ class NotebookLab(Lab):
 
     app: LiveApp  # type: ignore[assignment]
     persistent_clients = False
+    # Each person by the address `person` first made them with: their user id.
+    people: dict[str, int] = field(default_factory=dict)
 
     @property
     def impl(self) -> Implementation:
@@ -139,12 +157,53 @@ class NotebookLab(Lab):
         )
 
     def person(self, email: str, password: str = PASSWORD, verified: bool = True) -> TestClient:
-        """Sign up, verify and sign in (see ``Lab.person``). When the account exists already,
-        as when a cell runs a second time, the same person signs in again in a new browser."""
-        if self.user(email) is None:
-            return super().person(email, password, verified)
+        """Sign up, verify and sign in (see ``Lab.person``), in a browser of their own.
+
+        A person is known by the address they were first made with, whatever it is now. Asked
+        for again, as when a cell runs a second time, they come back as that cell first found
+        them: that address, ``password`` and verification restored (and two-factor sign-in
+        off), signed in in a new browser. So a cell that changes the address or the password
+        gives the same answers when it runs again."""
+        name = normalize_email(email) or email
+        user_id = self.people.get(name)
+        if user_id is None and self.user(email) is None:
+            client = super().person(email, password, verified)
+            self.people[name] = self._user_id(email)
+            return client
+        if user_id is not None:
+            self._restore(user_id, email, password, verified)
         client = self.client()
         self.login(client, email, password)
+        return client
+
+    def _user_id(self, email: str) -> int:
+        row = self.user(email)
+        assert row is not None, f"no account uses {email}"
+        return int(row["id"])
+
+    def _restore(self, user_id: int, email: str, password: str, verified: bool) -> None:
+        holder = self.user(email)
+        if holder is not None and holder["id"] != user_id:
+            raise RuntimeError(
+                f"{email} now belongs to another account: run the notebook again from the top"
+                " (Run → Run All Cells) for a fresh start"
+            )
+        password_hash = hash_password(password, self.settings.bcrypt_rounds)
+        with self.db() as db:
+            db.execute(
+                "UPDATE users SET email = ?, email_verified = ?, password_hash = ?,"
+                " totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = ?",
+                (normalize_email(email) or email, int(verified), password_hash, user_id),
+            )
+
+    def client(self) -> TestClient:
+        """A new browser. A route that crashes answers it with one readable 500 (where it
+        raised, and what), instead of a framework traceback in the cell."""
+        origin = self.settings.origin
+        client = TestClient(
+            self.app, base_url=origin, headers={"origin": origin}, raise_server_exceptions=False
+        )
+        self.clients.append(client)
         return client
 
     def exercise(self, exercise_id: str) -> ModuleType:
@@ -224,6 +283,31 @@ def _guards(dependant: Any) -> set[str]:
             names.add(name)
         names |= _guards(sub)
     return names
+
+
+def raised_at(exc: BaseException, folder: Path) -> str:
+    """``exercises/ex01_email_change.py:33 raised ValueError: oops``: the last line of the
+    implementation's files the exception went through (else of the kit, else any)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if Path(f.filename).is_relative_to(folder)]
+    kit = [f for f in frames if Path(f.filename).is_relative_to(KIT_ROOT)]
+    frame = (ours or kit or frames or [None])[-1]
+    if frame is None:
+        return f"raised {type(exc).__name__}: {exc}"
+    path = Path(frame.filename)
+    if path.is_relative_to(folder):
+        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"
+    elif path.is_relative_to(KIT_ROOT):
+        shown = path.relative_to(KIT_ROOT).as_posix()
+    else:
+        shown = path.name
+    return f"{shown}:{frame.lineno} raised {type(exc).__name__}: {exc}"
+
+
+def crash_response(raised: str) -> JSONResponse:
+    """The 500 the lab answers for a crash, as the app does, plus where it happened."""
+    body = {"error": "Internal error; nothing was changed", "code": "internal", "raised": raised}
+    return JSONResponse(body, status_code=500)
 
 
 def start(impl: str | None = None) -> NotebookLab:

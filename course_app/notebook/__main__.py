@@ -7,11 +7,12 @@ so nbformat and nbclient (about a second to import) stay out of the notebooks.
 """
 
 import argparse
+import copy
 import json
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,21 @@ class Run:
     seconds: float  # executing the cells; the kernel's start is not counted
     notebook: Any  # the executed notebook (nbformat), outputs included
     error: str | None = None
+    # Cells run a second time afterwards: each group's cells as that run left them.
+    again: list[list[Any]] = field(default_factory=list)
+    again_error: str | None = None
+    again_seconds: float = 0.0
 
 
-def run(path: Path, impl: str, timeout: int = 120) -> Run:
+# Which cells to run a second time once the notebook ran: groups of cell indices, in order.
+AgainPlan = Callable[[Any], list[list[int]]]
+
+
+def run(path: Path, impl: str, timeout: int = 120, again: AgainPlan | None = None) -> Run:
     """Execute ``path`` in a new ``python3`` kernel started in the notebook's folder, with
-    ``STEPUP_IMPL=impl``, as CI and a student on a fresh machine would."""
+    ``STEPUP_IMPL=impl``, as CI and a student on a fresh machine would. Then, in the same
+    kernel, run the groups of cells ``again`` names a second time, as a student does after an
+    edit (the notebook keeps the outputs of the first run)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -96,7 +107,31 @@ def run(path: Path, impl: str, timeout: int = 120) -> Run:
         except CellExecutionError as exc:
             error = str(exc)
         seconds = time.perf_counter() - began
-    return Run(path, impl, seconds, notebook, error)
+        done = Run(path, impl, seconds, notebook, error)
+        if again is not None and error is None:
+            began = time.perf_counter()
+            _run_again(client, notebook, again(notebook), done)
+            done.again_seconds = time.perf_counter() - began
+    return done
+
+
+def _run_again(client: Any, notebook: Any, groups: list[list[int]], done: Run) -> None:
+    from nbclient.exceptions import CellExecutionError
+
+    for group in groups:
+        cells = []
+        for index in group:
+            first = notebook.cells[index]
+            cell = copy.deepcopy(first)
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                done.again_error = f"cell {index}, run again: {exc}"
+                return
+            finally:
+                notebook.cells[index] = first  # execute_cell stores the cell it ran
+            cells.append(cell)
+        done.again.append(cells)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,9 +67,14 @@ def _cut(text: str) -> str:
 
 
 def describe(response: httpx.Response) -> str:
-    """``403 Forbidden ← POST /me/2fa/setup`` followed by the body, pretty-printed."""
+    """``403 Forbidden ← POST /me/2fa/setup`` followed by the body, pretty-printed; a crash in
+    one line: ``500 — exercises/ex01_email_change.py:33 raised ValueError: oops ← PUT …``."""
     request = response.request
-    head = f"{response.status_code} {response.reason_phrase} ← {request.method} {request.url.path}"
+    sent = f"{request.method} {request.url.path}"
+    crash = crash_of(response)
+    if crash:
+        return f"{response.status_code} — {crash} ← {sent}"
+    head = f"{response.status_code} {response.reason_phrase} ← {sent}"
     try:
         body = json.dumps(response.json(), indent=2, ensure_ascii=False)
     except ValueError:
@@ -84,6 +89,11 @@ def json_field(response: httpx.Response, name: str) -> str:
     except ValueError:
         return ""
     return str(body.get(name, "")) if isinstance(body, dict) else ""
+
+
+def crash_of(response: httpx.Response) -> str:
+    """Where a route crashed and with what, as the notebook lab answers a crash; else ""."""
+    return json_field(response, "raised") if response.status_code == 500 else ""
 
 
 def brief(response: httpx.Response) -> str:
@@ -101,7 +111,7 @@ def outcomes(rows: Sequence[tuple[str, object, object]], title: str = "") -> Tab
     for what, expected, got in rows:
         says = ""
         if isinstance(got, httpx.Response):
-            says = json_field(got, "error") or json_field(got, "message")
+            says = crash_of(got) or json_field(got, "error") or json_field(got, "message")
             status, _, detail = str(expected).partition(" ")
             code = json_field(got, "code")
             good = str(got.status_code) == status and detail in ("", code, says)

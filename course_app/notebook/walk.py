@@ -122,71 +122,117 @@ def _act(client: Any, method: str, path: str, offset: float) -> Action:
     return Action(offset, brief(response), prompted, response.is_success)
 
 
-def _ok_color(ok: bool) -> str:
-    return "tab:green" if ok else "tab:red"
+BLUE, DARK_BLUE, GREEN, RED, ORANGE = "tab:blue", "#1f4e79", "tab:green", "tab:red", "tab:orange"
+ZOOM_SECONDS = 8  # the close-up spans a window's close ± this
+CLICKS, WIRE = 1.0, 0.0  # the two rows
 
 
 class Timeline:
-    """The walk on a time axis: each confirmation and its window, each action, each prompt."""
+    """The walk on a time axis: each window from the confirmation that opens it to the second
+    it closes, each click with its time and answer, each exchange on the wire, and a legend.
+    When clicks fall within seconds of a window's close, a second panel shows that moment
+    second by second (on the minute scale, +4:59 and +5:01 are one blot)."""
 
     def __init__(self, walked: Walk) -> None:
         from matplotlib.figure import Figure  # only when a timeline is drawn
 
         self.walk = walked
-        self.figure = Figure(figsize=(9, 3.6), layout="constrained")
-        self._draw(self.figure.add_subplot())
+        close = self._close_call()
+        self.figure = Figure(figsize=(11, 4.2), layout="constrained")
+        if close is None:
+            panels = [self.figure.add_subplot()]
+        else:
+            panels = list(self.figure.subplots(1, 2, width_ratios=[3, 2], sharey=True))
+        times = [a.at for a in walked.actions] or [0.0]
+        ends = [c + walked.window for c in walked.confirmations]
+        self._draw(panels[0], 60, min(times) - 40, max(times + ends) + 70)
+        panels[0].set_title("the whole walk", fontsize=9)
+        if close is not None:
+            self._draw(panels[1], 1, close - ZOOM_SECONDS, close + ZOOM_SECONDS)
+            panels[1].set_title(f"around {mmss(close)}, second by second", fontsize=9)
+        self.figure.suptitle(
+            f"{walked.prompts} prompt(s) for {len(walked.actions)} clicks", fontsize=11
+        )
+        self.figure.legend(handles=_legend(), loc="outside lower center", ncols=4, fontsize=8)
 
-    def _draw(self, ax: Any) -> None:
+    def _close_call(self) -> float | None:
+        """The first window close with a click within a few seconds of it, if any."""
         walked = self.walk
-        minutes = [a.at / 60 for a in walked.actions] or [0]
         for start in walked.confirmations:
-            end = (start + walked.window) / 60
-            ax.axvspan(start / 60, end, color="tab:blue", alpha=0.12)
-            ax.axvline(start / 60, color="tab:blue", linestyle="--", linewidth=1)
-            ax.annotate(" confirmed", (start / 60, 2.2), color="tab:blue", fontsize=8)
-            ax.annotate(
-                f"{walked.window / 60:g}-minute window",
-                ((start / 60 + end) / 2, 1.9),
-                color="tab:blue",
-                fontsize=8,
-                ha="center",
-            )
-        for n, action in enumerate(walked.actions):
-            x = action.at / 60
-            if action.prompted:
-                ax.plot(x, 1, "*", color="tab:orange", markersize=15)
-            else:
-                ax.plot(x, 1, "o" if action.ok else "x", color=_ok_color(action.ok), markersize=9)
-            # Labels alternate in height, so clicks two seconds apart stay legible.
-            above, below = (10, -16) if n % 2 == 0 else (32, -30)
+            end = start + walked.window
+            if any(abs(a.at - end) <= ZOOM_SECONDS / 2 for a in walked.actions):
+                return end
+        return None
+
+    def _draw(self, ax: Any, unit: float, low: float, high: float) -> None:
+        """One panel from ``low`` to ``high`` seconds, drawn in ``unit`` (60: minutes)."""
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        walked = self.walk
+        top = 2.15
+        for start in walked.confirmations:
+            end = start + walked.window
+            ax.axvspan(start / unit, end / unit, color=BLUE, alpha=0.12, linewidth=0)
+            ax.axvline(start / unit, color=BLUE, linestyle="--", linewidth=1)
+            ax.axvline(end / unit, color=DARK_BLUE, linewidth=2)
+            if low <= start <= high:
+                ax.annotate(
+                    f" opens {mmss(start)}", (start / unit, top), color=BLUE, fontsize=8, ha="left"
+                )
+            if low <= end <= high:
+                ax.annotate(
+                    f"closes {mmss(end)} ",
+                    (end / unit, top),
+                    color=DARK_BLUE,
+                    fontsize=8,
+                    ha="right",
+                    fontweight="bold",
+                )
+        shown = [a for a in walked.actions if low <= a.at <= high]
+        near = (high - low) * 0.15  # closer than this, two labels would overlap
+        for n, action in enumerate(shown):
+            x = action.at / unit
+            before = n > 0 and action.at - shown[n - 1].at < near
+            after = n + 1 < len(shown) and shown[n + 1].at - action.at < near
+            # A crowded pair: the earlier label goes left of its mark, the later one right.
+            ha, dx = ("right", -7) if after else ("left", 7) if before else ("center", 0)
+            marker, color, size = _click_mark(action)
+            ax.plot(x, CLICKS, marker, color=color, markersize=size)
             short = action.outcome.split(" (")[0]
             ax.annotate(
-                f"{mmss(action.at)}: {short}",
-                (x, 1),
-                xytext=(0, above),
+                f"{mmss(action.at)}\n{short}",
+                (x, CLICKS),
+                xytext=(dx, 11),
                 textcoords="offset points",
-                ha="center",
-                fontsize=7,
+                ha=ha,
+                va="bottom",
+                fontsize=8,
             )
             wire = walked.wire(action)
             if wire:
-                ax.plot(x, 0, "v" if "403" in wire else "o", color=_ok_color("403" not in wire))
+                challenged = "403" in wire
+                ax.plot(
+                    x,
+                    WIRE,
+                    "v" if challenged else "o",
+                    color=RED if challenged else GREEN,
+                    markersize=7 if challenged else 5,
+                )
                 ax.annotate(
-                    wire,
-                    (x, 0),
-                    xytext=(0, below),
+                    wire.replace(" → ", "\n→ "),
+                    (x, WIRE),
+                    xytext=(dx, -9),
                     textcoords="offset points",
-                    ha="center",
+                    ha=ha,
+                    va="top",
                     fontsize=7,
                 )
-        ax.set_yticks([0, 1], ["on the wire", "the person clicks"])
-        ax.set_ylim(-0.9, 2.4)
-        ax.set_xlim(min(minutes) - 0.7, max(minutes + [w / 60 for w in walked.confirmations]) + 1)
-        ax.set_xlabel("minutes since the first click")
-        ax.set_title(
-            f"{walked.prompts} prompt(s) for {len(walked.actions)} clicks"
-            " (★ the dialog opened, ▼ a 403 on the wire)"
-        )
+        ax.set_yticks([WIRE, CLICKS], ["on the wire", "the person clicks"])
+        ax.set_ylim(-1.0, 2.45)
+        ax.set_xlim(low / unit, high / unit)
+        ax.xaxis.set_major_locator(MaxNLocator(7, steps=[1, 2, 4, 5, 10]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: mmss(v * unit)))
+        ax.set_xlabel("time since the first click (minutes:seconds)", fontsize=8)
 
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
@@ -195,3 +241,30 @@ class Timeline:
 
     def __repr__(self) -> str:
         return f"<timeline of {len(self.walk.actions)} actions, {self.walk.prompts} prompt(s)>"
+
+
+def _click_mark(action: Action) -> tuple[str, str, int]:
+    if action.prompted:
+        return "*", ORANGE, 15
+    return ("o", GREEN, 9) if action.ok else ("X", RED, 9)
+
+
+def _legend() -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    def mark(marker: str, color: str, label: str, size: int = 9) -> Line2D:
+        return Line2D(
+            [], [], marker=marker, color=color, linestyle="", markersize=size, label=label
+        )
+
+    return [
+        mark("*", ORANGE, "a click that opened the dialog", 13),
+        mark("o", GREEN, "a click that went through, no dialog"),
+        mark("X", RED, "a click that failed"),
+        mark("v", RED, "on the wire: a 403 (a challenge)", 7),
+        Patch(color=BLUE, alpha=0.12, label="a five-minute window"),
+        Line2D([], [], color=BLUE, linestyle="--", label="a confirmation opens it"),
+        Line2D([], [], color=DARK_BLUE, linewidth=2, label="it closes"),
+        mark("o", GREEN, "on the wire: answered, no challenge", 5),
+    ]

@@ -32,7 +32,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for impl in IMPLS:
         mine = sorted((name, done) for (name, which), done in runs.items() if which == impl)
         for name, done in mine:
-            terminalreporter.write_line(f"{done.seconds:6.1f} s  {name}  ({impl})")
+            again = f", then {done.again_seconds:.1f} s run again" if done.again else ""
+            terminalreporter.write_line(f"{done.seconds:6.1f} s  {name}  ({impl}{again})")
         if mine:
             total = sum(done.seconds for _, done in mine)
             terminalreporter.write_line(f"{total:6.1f} s  all {len(mine)} notebooks ({impl})")

@@ -40,6 +40,50 @@ def test_the_lab_follows_edits_to_the_exercise_files(tmp_path: Path) -> None:
     lab.close()
 
 
+def test_a_crash_in_a_route_shows_as_one_readable_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = copy_of("solutions", tmp_path)
+    ex01 = folder / "ex01_email_change.py"
+    lines = ex01.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if "new_email = check_new_email(" in line)
+    lines.insert(at, "        raise ValueError('oops')\n")
+    ex01.write_text("".join(lines), encoding="utf-8")
+    lab = nb.start(str(folder))
+    alice = lab.person("alice@example.com")
+    lab.confirm(alice)
+    r = alice.put("/me/email", json={"email": "alice@new.example"})
+    raised = f"submission/ex01_email_change.py:{at + 1} raised ValueError: oops"
+    assert r.status_code == 500, r.text
+    assert nb.describe(r) == f"500 — {raised} ← PUT /me/email"
+    row = nb.outcomes([("change", "200", r)]).rows[0]
+    assert row[2:] == ["500 internal", "✗", raised], row
+    assert not [rec for rec in caplog.records if rec.exc_info], "a traceback was logged"
+    ex01.write_text("".join(lines[:at]), encoding="utf-8")  # cut off mid-function
+    r = alice.put("/me/email", json={"email": "alice@new.example"})
+    assert r.status_code == 500, r.text
+    assert "submission/ex01_email_change.py has a syntax error" in nb.describe(r), r.text
+    lab.close()
+
+
+def test_a_person_asked_for_again_comes_back_as_first_made(tmp_path: Path) -> None:
+    lab = nb.start("solutions")
+    erin = lab.person("erin@example.com")
+    lab.confirm(erin)
+    r = erin.put("/me/email", json={"email": "erin@new.example"})
+    assert r.status_code == 200, r.text
+    r = erin.put("/me/password", json={"new_password": "erin's new passphrase"})
+    assert r.status_code == 200, r.text
+    again = lab.person("erin@example.com")  # the cell runs a second time
+    me = again.get("/me").json()
+    assert (me["email"], me["email_verified"]) == ("erin@example.com", True), me
+    assert len(lab.query("SELECT id FROM users")) == 1, "a second Erin was made"
+    lab.confirm(again)
+    r = again.put("/me/email", json={"email": "erin@new.example"})
+    assert r.status_code == 200, r.text
+    lab.close()
+
+
 def test_the_check_table_never_raises(tmp_path: Path) -> None:
     folder = copy_of("exercises", tmp_path)
     (folder / "ex04_why_reset_email_verified.py").write_text("ANSWERS = {\n", encoding="utf-8")
@@ -145,3 +189,20 @@ def test_jupyter_stays_out_of_the_import_path() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=KIT_ROOT
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_timeline_marks_where_each_window_closes() -> None:
+    lab = nb.start("solutions")
+    walked = nb.walk(lab, lab.exercise("ex03").StepUpClient)
+    figure = walked.plot().figure
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [
+        "the whole walk",
+        "around +5:00, second by second",
+    ]
+    texts = {t.get_text() for ax in panels for t in ax.texts}
+    assert {"closes +5:00 ", " opens +5:01", "closes +10:01 "} <= texts, texts
+    assert {"+4:59\n200", "+5:01\n200"} <= texts, texts
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "a click that went through, no dialog" in labels, labels
+    lab.close()

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebook_runs import IMPLS, NOTEBOOKS, Runner
+from notebook_runs import IMPLS, NOTEBOOKS, Runner, your_turns
 
 from course_app.manifest import load_course
 from course_app.notebook.__main__ import problems, strip
 
 pytestmark = pytest.mark.notebook
 
+MARK = re.compile(r">(✓|✗)</td>")
 CHECK_TABLE = re.compile(r'<table[^>]*class="stepup-check"[^>]*>')
 ATTRIBUTE = re.compile(r'data-(\w+)="([^"]*)"')
 EXERCISE_OF = {Path(e.notebook).name: e.id for e in load_course().exercises}
@@ -47,6 +48,40 @@ def test_notebook_runs_top_to_bottom(runner: Runner, notebook: Path, impl: str) 
         assert passed == total, f"{notebook.name}: the solutions pass only {passed}/{total} tasks"
     else:
         assert passed < total, f"{notebook.name}: the untouched stubs pass every task"
+
+
+def marks(cell: Any) -> list[str]:
+    """The ✓ and ✗ a cell's outcome tables showed, in order."""
+    return [
+        mark
+        for output in cell.get("outputs", [])
+        for mark in MARK.findall(output.get("data", {}).get("text/html", ""))
+    ]
+
+
+@pytest.mark.parametrize(
+    "notebook",
+    [p for p in NOTEBOOKS if p.name in EXERCISE_OF],
+    ids=[p.stem for p in NOTEBOOKS if p.name in EXERCISE_OF],
+)
+def test_your_turn_cells_give_the_same_outcomes_run_again(runner: Runner, notebook: Path) -> None:
+    done = runner.get(notebook, "solutions")
+    assert done.error is None, f"{notebook.name} stopped on an error:\n{done.error}"
+    turns = your_turns(done.notebook)
+    assert turns, f"{notebook.name} has no 'Your turn' cell"
+    for at, group in turns:
+        assert group, f"{notebook.name}: the 'Your turn' in cell {at} names no cell to run again"
+    assert done.again_error is None, f"{notebook.name}: {done.again_error}"
+    assert len(done.again) == len(turns)
+    for (at, group), cells in zip(turns, done.again, strict=True):
+        for index, second in zip(group, cells, strict=True):
+            first = marks(done.notebook.cells[index])
+            assert marks(second) == first, (
+                f"{notebook.name}, cell {index} (sent back to by the 'Your turn' in cell {at}):"
+                f" {first} the first time, {marks(second)} the second"
+            )
+    compared = [m for cells in done.again for cell in cells for m in marks(cell)]
+    assert "✗" not in compared, f"{notebook.name}: the solutions get a ✗ on a second run"
 
 
 def test_the_timeline_is_drawn(runner: Runner) -> None:
