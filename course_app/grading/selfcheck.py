@@ -6,18 +6,38 @@ from pathlib import Path
 from rich.console import Console
 
 from course_app.grading.config import load_config
-from course_app.grading.engine import Score
+from course_app.grading.engine import Score, TaskScore
 from course_app.grading.submission import free_text
 from course_app.impl import Implementation
 from course_app.manifest import KIT_ROOT, Course
 
+CRASHED = "your code raised"  # how a failure that is an exception in the student's code reads
 
-def next_step(score: Score, course: Course, impl: Implementation) -> str:
-    """Always a "Next:" line: the first failing task, else the exercise after those checked."""
+
+def advice(task_score: TaskScore) -> str | None:
+    """The hint for what failed: fixing a crash first, else the hint tied to the failed check."""
+    failure = task_score.first_failure
+    if task_score.passed or failure is None:
+        return None
+    if CRASHED in failure.message:
+        return "an exception in your code stops this check: fix the line named above first"
+    return task_score.task.hint(failure.name)
+
+
+def next_step(
+    score: Score,
+    course: Course,
+    impl: Implementation,
+    unfinished: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Always a "Next:" line: the first failing task, a free-text answer still to write, else
+    the exercise after those checked."""
     for task_score in score.tasks:
         if not task_score.passed:
             exercise = course.exercise(task_score.task.exercise)
             return f"Next: {impl.shown(exercise)} task {task_score.task.n}"
+    for exercise_id, variable in unfinished:
+        return f"Next: {impl.shown(course.exercise(exercise_id))}: write {variable}"
     order = [e.id for e in course.exercises]
     checked = {t.task.exercise for t in score.tasks}
     last = max((order.index(e) for e in checked), default=-1)
@@ -37,19 +57,26 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def unfinished_free_text(course: Course, impl: Implementation, kit_root: Path) -> list[str]:
-    """Warnings for free-text answers (exercise 4's EXPLANATION) still missing or TODO."""
-    warnings = []
+def unfinished_free_text(
+    course: Course, impl: Implementation, kit_root: Path, exercise_ids: Sequence[str] | None
+) -> list[tuple[str, str]]:
+    """(exercise, variable) of free-text answers (exercise 4's EXPLANATION) still to write."""
+    found = []
     for exercise_id, variable in load_config(kit_root).free_text.items():
-        exercise = course.exercise(exercise_id)
-        path = impl.path_of(exercise)
+        if exercise_ids and exercise_id not in exercise_ids:
+            continue
+        path = impl.path_of(course.exercise(exercise_id))
         text = free_text(path.read_bytes(), variable) if path.is_file() else None
         if text is None or "TODO" in text:
-            warnings.append(
-                f"{impl.shown(exercise)}: {variable} is still to be written (your instructor"
-                " reads it; it is not scored automatically)"
-            )
-    return warnings
+            found.append((exercise_id, variable))
+    return found
+
+
+def unfinished_warning(course: Course, impl: Implementation, exercise_id: str, name: str) -> str:
+    return (
+        f"{impl.shown(course.exercise(exercise_id))}: {name} is still to be written (your"
+        " instructor reads it; it is not scored automatically)"
+    )
 
 
 def print_report(
@@ -92,12 +119,14 @@ def print_report(
             failure = task_score.first_failure
             if failure is not None:
                 say(f"      {failure.message or failure.status}", markup=False)
-            hint = task.hint(failure.name if failure else None)
+            hint = advice(task_score)
             if hint:
                 say(f"      hint: {hint}", style="dim", markup=False)
-    if exercise_ids is None or any(e in exercise_ids for e in load_config(kit_root).free_text):
-        for warning in unfinished_free_text(course, impl, kit_root):
-            say(f"! {warning}", style="yellow", markup=False)
+    unfinished = unfinished_free_text(course, impl, kit_root, exercise_ids)
+    for exercise_id, name in unfinished:
+        say(
+            f"! {unfinished_warning(course, impl, exercise_id, name)}", style="yellow", markup=False
+        )
     for problem in score.problems:
         say(f"! {problem}", style="yellow", markup=False)
     for flag in score.flags:
@@ -108,4 +137,4 @@ def print_report(
         f"\nProgress: {done}/{plural(len(score.tasks), 'task')},"
         f" {score.earned}/{plural(possible, 'point')} checked at home"
     )
-    say(next_step(score, course, impl), markup=False)
+    say(next_step(score, course, impl, unfinished), markup=False)

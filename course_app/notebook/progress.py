@@ -41,6 +41,7 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
     exercise = load_course().exercise(exercise_id)
     try:
         from course_app.grading.engine import check as run_check  # spawns pytest: check cells only
+        from course_app.grading.selfcheck import advice, unfinished_free_text, unfinished_warning
 
         chosen = implementation(impl)
         score, _ = run_check(chosen.folder, [exercise.id])
@@ -52,14 +53,20 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
     for task_score in score.tasks:
         task, failure = task_score.task, task_score.first_failure
         message = _readable(failure.message or failure.status) if failure else ""
-        hint = (task.hint(failure.name if failure else None) or "") if not task_score.passed else ""
+        hint = advice(task_score) or ""
         status = "✓" if task_score.passed else "✗"
         points = f"{task_score.earned}/{task.points}"
         if task_score.deferred:  # only the hidden tests judge it: answered, not yet right
             points = f"—/{task.points}"
             message = message or "answered; whether it is right counts when graded"
         rows.append([task.n, task.title, status, points, message, hint])
-    return _check_table(exercise, rows, score.problems, chosen.shown(exercise), chosen.spec)
+    trouble = score.problems + [
+        unfinished_warning(load_course(), chosen, exercise_id, name)
+        for exercise_id, name in unfinished_free_text(
+            load_course(), chosen, KIT_ROOT, [exercise.id]
+        )
+    ]
+    return _check_table(exercise, rows, trouble, chosen.shown(exercise), chosen.spec)
 
 
 def _check_table(
@@ -67,7 +74,10 @@ def _check_table(
 ) -> Table:
     passed = sum(row[2] == "✓" for row in rows)
     total = len(exercise.tasks)
-    if passed == total and not trouble:
+    deferred = any(str(row[3]).startswith("—") for row in rows)
+    if passed == total and not trouble and deferred:
+        footer = "Every statement is answered; whether each is right counts when you are graded."
+    elif passed == total and not trouble:
         footer = "Every task passes. Well done!"
     else:
         todo = next((row[0] for row in rows if row[2] != "✓"), None)

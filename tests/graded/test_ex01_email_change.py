@@ -115,7 +115,12 @@ def test_rejects_the_address_the_user_already_has(lab: Lab) -> None:
     alice = lab.person("alice@example.com", PASSWORD)
     confirm(alice)
     r = alice.put("/me/email", json={"email": "Alice@EXAMPLE.com"})
-    expect_error(r, 400, "Email required", "PUT /me/email with the current address in other case")
+    expect_error(
+        r,
+        400,
+        "Email required",
+        "PUT /me/email with Alice@EXAMPLE.com, her own address in other case",
+    )
     expect(lab.user("alice@example.com")["email_verified"] == 1, "verification was reset")
 
 
@@ -125,7 +130,9 @@ def test_rejects_an_address_in_use(lab: Lab) -> None:
     alice = lab.person("alice@example.com", PASSWORD)
     confirm(alice)
     r = alice.put("/me/email", json={"email": "BOB@example.com"})
-    expect_error(r, 409, "Email already in use", "PUT /me/email with bob's address")
+    expect_error(
+        r, 409, "Email already in use", "PUT /me/email with BOB@example.com, bob's address"
+    )
     expect(lab.user("alice@example.com") is not None, "alice lost her address on a 409")
 
 

@@ -63,8 +63,9 @@ def test_an_answer_pasted_into_a_stub_is_caught(bundle: Path, tmp_path: Path) ->
     solution = (KIT_ROOT / "solutions" / "ex04_why_reset_email_verified.py").read_text()
     answers = solution[solution.index("ANSWERS:") : solution.index("EXPLANATION =")]
     stub.write_text(stub.read_text() + "\n# oops\n" + answers)
-    (problem,) = check_tree(leaky)
-    assert "holds the reference answer of ex04 ANSWERS" in problem
+    edited, leak = check_tree(leaky)
+    assert "not the starting stub pinned in course.toml" in edited
+    assert "holds the reference answer of ex04 ANSWERS" in leak
 
 
 def test_hidden_tests_and_notebook_outputs_are_caught(bundle: Path, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_saving_an_exercise_checks_it_again(tmp_path: Path) -> None:
         assert "Next: exercises/ex01_email_change.py task 1" in before  # ex01 is missing here
         shutil.copy(KIT_ROOT / "solutions" / stub.name, folder / stub.name)  # the student saves
         deadline = time.monotonic() + 300
-        while "Progress: 1/1 tasks" not in out.getvalue() and time.monotonic() < deadline:
+        while "Progress: 1/1 task," not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.2)
         after = out.getvalue()[len(before) :]
         assert "✓ task 1" in after, after

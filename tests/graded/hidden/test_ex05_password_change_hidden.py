@@ -1,7 +1,7 @@
 """Hidden graded tests for exercise 5: run by `stepup grade`, never shipped to students.
 
-The visible tests only send ASCII, where characters and bytes agree; these send accented
-characters, where a rule that counts characters lets through what bcrypt cannot take.
+More inputs to the rule the visible tests teach: passwords right at the 72-byte edge in
+accented characters, where a rule that counts characters goes wrong.
 """
 
 import pytest
