@@ -49,6 +49,17 @@ def lab_settings(folder: Path | None = None, **overrides: Any) -> Settings:
     return Settings(**(values | overrides))
 
 
+def socket_client(
+    transport: httpx.HTTPTransport | str, headers: dict[str, str] | None = None, **kwargs: Any
+) -> httpx.Client:
+    """A browser-like httpx client of an app served on a Unix socket (a path, or a transport
+    made for one): the app's origin as base URL and ``Origin`` header."""
+    if isinstance(transport, str):
+        transport = httpx.HTTPTransport(uds=transport, verify=False)  # no TLS: skip the CA files
+    headers = {"origin": ORIGIN, **(headers or {})}
+    return httpx.Client(transport=transport, base_url=ORIGIN, headers=headers, **kwargs)
+
+
 def client_for(app: FastAPI) -> TestClient:
     """A browser-like client: keeps cookies, sends the app's own Origin (the CSRF check
     refuses any other on POST, PUT, PATCH and DELETE)."""

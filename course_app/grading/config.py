@@ -4,6 +4,7 @@ They live in ``course.toml`` next to the exercises so an instructor tunes one fi
 self-check and the grader read the same limits ("passes at home" means "passes when graded").
 """
 
+import json
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,11 @@ class Limits:
     file_size_mb: int = 64
     scratch_mb: int = 256  # the submission process's writable folder (bwrap: a tmpfs)
     output_kb: int = 64
+
+    @classmethod
+    def from_json(cls, text: str) -> "Limits":
+        """The limits a grader hands its judges (``json.dumps(asdict(limits))``)."""
+        return cls(**json.loads(text))
 
     def but(self, **changes: Any) -> "Limits":
         """A copy with some limits changed (``None`` values keep the current one)."""

@@ -1,9 +1,10 @@
 """The submission process: the only process that ever runs a student's code.
 
-``python -m course_app.grading.driver FOLDER SCRATCH EXERCISE…`` imports the student's exercise
-files one by one, serves the reference app with each exercise's router mounted (one app per
-exercise, chosen by the ``X-Stepup-Exercise`` header) over HTTP on ``SCRATCH/app.sock``, and
-answers the judge's commands, one JSON line each way on stdin/stdout:
+``python -m course_app.grading.driver FOLDER SCRATCH LISTENER EXERCISE…`` imports the student's
+exercise files one by one, serves the reference app with each exercise's router mounted (one app
+per exercise, chosen by the ``X-Stepup-Exercise`` header) over HTTP on the Unix socket the judge
+bound and handed over as descriptor ``LISTENER``, and answers the judge's commands, one JSON line
+each way on stdin/stdout:
 
 - ``reset``: the clock back to the start, the database back to its template;
 - ``sql``, ``enroll``, ``open_session``, ``end_session``: the judge's setup and look at the
@@ -38,7 +39,8 @@ from typing import Any, BinaryIO
 
 from course_app.impl import Implementation
 
-EXERCISE_HEADER = b"x-stepup-exercise"
+EXERCISE_HEADER = "x-stepup-exercise"  # which exercise's app a request is for
+CRASH_HEADER = "x-stepup-error"  # on a 500: the student's exception and line (grading.expect)
 # The exceptions of the request being served (the app logs them before it answers 500).
 CRASHES: contextvars.ContextVar[list[BaseException]] = contextvars.ContextVar("crashes")
 
@@ -50,9 +52,6 @@ class CrashRecorder(logging.Handler):
         crashes = CRASHES.get(None)
         if crashes is not None and record.exc_info and record.exc_info[1] is not None:
             crashes.append(record.exc_info[1])
-
-
-ORIGIN = "http://localhost:8000"
 
 
 class Channel:
@@ -111,16 +110,17 @@ def failure(exc: BaseException) -> dict[str, Any]:
     own = [
         f for f in own if "/site-packages/" not in f.filename and "/lib/python" not in f.filename
     ]
-    # exercises/ex01_email_change.py:33, as the student knows the file
-    where = f"{Path(own[-1].filename).parent.name}/{Path(own[-1].filename).name}" if own else ""
-    where += f":{own[-1].lineno}" if own else ""
+    where = ""
+    if own:  # exercises/ex01_email_change.py:33, as the student knows the file
+        path = Path(own[-1].filename)
+        where = f"{path.parent.name}/{path.name}:{own[-1].lineno}"
     names = [c.__name__ for c in type(exc).__mro__]
     return {"raised": type(exc).__name__, "classes": names, "message": str(exc)[:500], "at": where}
 
 
 class Driver:
     def __init__(self, folder: Path, scratch: Path, listener: int, exercise_ids: list[str]) -> None:
-        from course_app.testing import lab_settings
+        from course_app.testing import ORIGIN, lab_settings
 
         self.channel = Channel()
         self.folder, self.scratch, self.exercise_ids = folder, scratch, exercise_ids
@@ -220,7 +220,7 @@ class Driver:
             time.sleep(0.005)
 
     async def dispatch(self, scope: dict, receive: Callable, send: Callable) -> None:
-        wanted = dict(scope.get("headers", [])).get(EXERCISE_HEADER, b"")
+        wanted = dict(scope.get("headers", [])).get(EXERCISE_HEADER.encode(), b"")
         app = self.apps.get(wanted)
         if app is None:
             body = json.dumps({"error": f"no app for exercise {wanted.decode()!r}"}).encode()
@@ -236,7 +236,7 @@ class Driver:
             if message["type"] == "http.response.start" and message["status"] == 500 and crashes:
                 found = failure(crashes[-1])
                 text = f"{found['raised']} at {found['at']}: {found['message']}"[:300]
-                header = (b"x-stepup-error", text.encode("ascii", "backslashreplace"))
+                header = (CRASH_HEADER.encode(), text.encode("ascii", "backslashreplace"))
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
@@ -309,15 +309,10 @@ class Driver:
 
     def do_client(self, command: dict[str, Any]) -> dict[str, Any]:
         """Exercise 3's ``StepUpClient`` over an httpx client to the judge's own app."""
-        import httpx
+        from course_app.testing import socket_client
 
         module = self.modules[command["exercise"]]
-        http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=command["socket"], verify=False),
-            base_url=ORIGIN,
-            headers={"origin": ORIGIN},
-            cookies=command.get("cookies") or {},
-        )
+        http = socket_client(command["socket"], cookies=command.get("cookies") or {})
         client = module.StepUpClient(http, self.modal, **command.get("kwargs", {}))
         self.clients[command["id"]] = (client, http)
         return {"client": command["id"]}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from course_app.grading.config import Limits, load_config
+from course_app.grading.confine import detect
 from course_app.grading.subject import scratch_root
 from course_app.manifest import KIT_ROOT, Course, Task, load_course
 
@@ -114,9 +115,10 @@ def course_at(kit_root: Path) -> Course:
     return load_course(kit_root / "course.toml")
 
 
-def graded_files(kit_root: Path, exercise_ids: Sequence[str]) -> list[Path]:
-    folder = kit_root / "tests" / "graded"
-    return [p for e in exercise_ids for p in sorted(folder.glob(f"test_{e}_*.py"))]
+def graded_files(kit_root: Path, exercise_ids: Sequence[str], hidden: str | None) -> list[Path]:
+    """The graded test files of ``exercise_ids`` (and their hidden ones, when ``hidden``)."""
+    folders = [kit_root / "tests" / "graded"] + ([kit_root / hidden] if hidden else [])
+    return [p for e in exercise_ids for f in folders for p in sorted(f.glob(f"test_{e}_*.py"))]
 
 
 def run_graded(
@@ -145,10 +147,13 @@ def run_graded(
     private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=scratch_root()))
     private.chmod(0o711)  # a confined process as another user may pass through to its folder
     groups = spread(ids, run, shards, kit_root, hidden)
+    mode = detect().mode  # probed once here, not again in every judge
     problems: list[str] = []
     try:
         judges = [
-            start_judge(private / f"judge{n}", impl_folder, group, run, kit_root, hidden, limits)
+            start_judge(
+                private / f"judge{n}", impl_folder, group, run, kit_root, hidden, limits, mode
+            )
             for n, group in enumerate(groups)
         ]
         deadline = time.monotonic() + limits.overall_timeout
@@ -183,10 +188,9 @@ def spread(
     ids: list[str], run: list[str], shards: int, kit_root: Path, hidden: str | None
 ) -> list[list[str]]:
     """Exercises in at most ``shards`` groups of about equal work (tests run), heaviest first."""
-    folders = [kit_root / "tests" / "graded"] + ([kit_root / hidden] if hidden else [])
 
     def weight(exercise: str) -> int:
-        files = [p for f in folders for p in f.glob(f"test_{exercise}_*.py")]
+        files = graded_files(kit_root, [exercise], hidden)
         return sum(p.read_text(encoding="utf-8").count("\ndef test_") for p in files)
 
     count = max(1, min(shards, len(run)))
@@ -207,18 +211,19 @@ def start_judge(
     kit_root: Path,
     hidden: str | None,
     limits: Limits,
+    mode: str,
 ) -> subprocess.Popen:
-    """``python -m course_app.grading`` for the exercises of ``group``, writing into ``folder``."""
+    """``python -m course_app.grading`` for the exercises of ``group``, writing into ``folder``,
+    confining the submission process as ``mode``."""
     folder.mkdir(mode=0o711)
     ran = [e for e in run if e in group]
     command = [sys.executable, "-m", "course_app.grading", f"--impl={impl_folder}"]
     command += [f"--out={folder / 'judge.jsonl'}", f"--collect={','.join(group)}"]
     command += [f"--run={','.join(ran)}", f"--limits={json.dumps(asdict(limits))}"]
+    command += [f"--confine={mode}"]
     if hidden:
         command.append(f"--hidden={hidden}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
-    if "STEPUP_CONFINE" in os.environ:  # the one setting the judge needs from the caller
-        env["STEPUP_CONFINE"] = os.environ["STEPUP_CONFINE"]
     env |= {
         "STEPUP_WORK_ROOT": str(folder),
         "PYTHONPATH": str(kit_root),

@@ -5,8 +5,9 @@ from typing import Any
 
 import httpx
 
+from course_app.grading.driver import CRASH_HEADER
+
 MAX_SHOWN = 160
-CRASH_HEADER = "x-stepup-error"  # set by the submission process on a 500 (grading.driver)
 
 
 def shown(response: httpx.Response) -> str:

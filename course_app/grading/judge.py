@@ -1,4 +1,4 @@
-"""The judge: ``python -m course_app.grading``, pytest over the graded tests.
+"""The judge: pytest over the graded tests (started as ``python -m course_app.grading``).
 
 It never imports a student's file: the graded tests drive a submission process (see
 ``tests/graded/conftest.py``). What it writes is a JSON line per event into a file of the
@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import re
-from collections.abc import Sequence
 from typing import IO, Any
 
 import pytest
@@ -113,23 +112,12 @@ class Collector:
             )
 
 
-def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m course_app.grading")
-    parser.add_argument("--impl", required=True, help="the exercise files under test")
-    parser.add_argument("--out", required=True, help="the JSON-lines file to write")
-    parser.add_argument("--collect", required=True, help="exercise ids whose tests are listed")
-    parser.add_argument("--run", default="", help="exercise ids whose tests are run")
-    parser.add_argument("--hidden", default="", help="the hidden tests' folder, to include them")
-    parser.add_argument("--limits", default="", help="grading limits as JSON")
-    return parser.parse_args(argv)
-
-
 def main(args: argparse.Namespace) -> int:
+    from course_app.grading.engine import graded_files
     from course_app.manifest import KIT_ROOT
 
     collect, run = args.collect.split(","), [e for e in args.run.split(",") if e]
-    folders = [KIT_ROOT / "tests" / "graded"] + ([KIT_ROOT / args.hidden] if args.hidden else [])
-    files = [str(p) for e in collect for f in folders for p in sorted(f.glob(f"test_{e}_*.py"))]
+    files = [str(p) for p in graded_files(KIT_ROOT, collect, args.hidden or None)]
     handle = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the grader's only
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         collector = Collector(out, set(run), args.hidden or None)

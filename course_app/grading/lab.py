@@ -22,10 +22,11 @@ import httpx
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
+from course_app.db import init_db
 from course_app.grading.driver import pack
-from course_app.grading.subject import ORIGIN, Subject, SubjectError
+from course_app.grading.subject import Subject, SubjectError
 from course_app.impl import Implementation
-from course_app.testing import PASSWORD, Lab, Modal, lab_settings
+from course_app.testing import ORIGIN, PASSWORD, Lab, Modal, lab_settings, socket_client
 
 Scope = MutableMapping[str, Any]
 SUBJECT = pytest.StashKey[Subject]()  # where the graded tests' conftest keeps the process
@@ -167,7 +168,6 @@ class ReferenceServer:
         # No exercise router is mounted, so no exercise file is ever imported here.
         self.settings = lab_settings(self.folder, origin=ORIGIN)
         self.app = create_app(self.settings, Implementation("none", code), [])
-        self.extra: dict[str, Any] = {}
         self.log = RequestLog(self.app)
         self.socket.unlink(missing_ok=True)
         config = uvicorn.Config(
@@ -183,8 +183,6 @@ class ReferenceServer:
         """A clean database and an empty log: the lab of one test."""
         for suffix in ("-wal", "-shm", ""):
             Path(f"{self.settings.db_path}{suffix}").unlink(missing_ok=True)
-        from course_app.db import init_db
-
         init_db(self.settings.db_path)
         self.log.seen.clear()
         return LocalLab(self.settings, self.app, socket=self.socket)
@@ -206,11 +204,7 @@ class LocalLab(Lab):
     socket: Path = Path()
 
     def client(self) -> httpx.Client:  # type: ignore[override]
-        client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.socket), verify=False),
-            base_url=ORIGIN,
-            headers={"origin": ORIGIN},
-        )
+        client = socket_client(str(self.socket))
         self.clients.append(client)  # type: ignore[arg-type]
         return client
 
@@ -338,12 +332,11 @@ class RemoteClient:
 
 @dataclass
 class Clocks:
-    """The submission's frozen clock, and the judge's own while its reference app runs."""
+    """The submission's frozen clock and the judge's own, moved together."""
 
     subject: Subject
-    local: FrozenDateTimeFactory | None = None
+    local: FrozenDateTimeFactory  # the judge's own (its reference app, what it writes)
 
     def tick(self, seconds: float) -> None:
         Student.reply(self.subject.command("tick", seconds=seconds))
-        if self.local is not None:
-            self.local.tick(seconds)
+        self.local.tick(seconds)

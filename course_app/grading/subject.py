@@ -26,10 +26,10 @@ import httpx
 
 from course_app.grading.config import Limits
 from course_app.grading.confine import Confinement, Layout, Uid, detect
+from course_app.grading.driver import EXERCISE_HEADER
 from course_app.manifest import KIT_ROOT, load_course
+from course_app.testing import socket_client
 
-ORIGIN = "http://localhost:8000"
-EXERCISE_HEADER = "x-stepup-exercise"
 MAX_LINE = 1 << 20
 # Deadlines stay real while a test freezes time: freezegun replaces module attributes that
 # are the real clock functions, but not a value held in a dict.
@@ -98,7 +98,6 @@ class Subject:
     deadline: float | None = None  # real monotonic time the current test must end by
     violations: list[tuple[str | None, str]] = field(default_factory=list)  # (exercise, what)
     timed_out: set[str] = field(default_factory=set)  # exercises whose import hung
-    starts: int = 0
 
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
@@ -132,7 +131,6 @@ class Subject:
 
     def launch(self) -> None:
         """Start the process (it imports and boots while the judge does other work)."""
-        self.starts += 1
         uid = self.uid.uid if self.uid else os.getuid()
         shutil.rmtree(self.scratch, ignore_errors=True)
         if self.confinement.mode != "bwrap":
@@ -364,11 +362,7 @@ class Subject:
     def http(self, exercise_id: str) -> httpx.Client:
         """A browser-like client of the app that mounts ``exercise_id``'s router."""
         self.usable()
-        return httpx.Client(
-            transport=DeadlineTransport(self),
-            base_url=ORIGIN,
-            headers={"origin": ORIGIN, EXERCISE_HEADER: exercise_id},
-        )
+        return socket_client(DeadlineTransport(self), {EXERCISE_HEADER: exercise_id})
 
 
 class DeadlineTransport(httpx.HTTPTransport):
