@@ -10,6 +10,7 @@ import importlib.util
 import itertools
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,23 @@ class Implementation:
 
     def path_of(self, exercise: Exercise) -> Path:
         return self.folder / exercise.file
+
+    def where(self, exc: BaseException) -> str:
+        """``exercises/ex01_email_change.py:33``: the last line of this implementation's files
+        the exception went through (else of the kit, else any); empty without a traceback."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if Path(f.filename).is_relative_to(self.folder)]
+        kit = [f for f in frames if Path(f.filename).is_relative_to(KIT_ROOT)]
+        if not (frame := (ours or kit or frames or [None])[-1]):
+            return ""
+        path = Path(frame.filename)
+        if path.is_relative_to(self.folder):
+            shown = f"{self.folder.name}/{path.relative_to(self.folder).as_posix()}"
+        elif path.is_relative_to(KIT_ROOT):
+            shown = path.relative_to(KIT_ROOT).as_posix()
+        else:
+            shown = path.name
+        return f"{shown}:{frame.lineno}"
 
     def shown(self, exercise: Exercise) -> str:
         """How to name the file to a student: ``exercises/ex02_api_keys.py``."""

@@ -30,7 +30,6 @@ import sqlite3
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,19 +102,16 @@ def unpack(value: Any) -> Any:
     return value
 
 
-def failure(exc: BaseException) -> dict[str, Any]:
+def failure(exc: BaseException, impl: Implementation) -> dict[str, Any]:
     """How a student's exception reaches the judge: its class, message and last own line."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if "/course_app/" not in f.filename]
-    own = [
-        f for f in own if "/site-packages/" not in f.filename and "/lib/python" not in f.filename
-    ]
-    where = ""
-    if own:  # exercises/ex01_email_change.py:33, as the student knows the file
-        path = Path(own[-1].filename)
-        where = f"{path.parent.name}/{path.name}:{own[-1].lineno}"
     names = [c.__name__ for c in type(exc).__mro__]
-    return {"raised": type(exc).__name__, "classes": names, "message": str(exc)[:500], "at": where}
+    message = str(exc)[:500]
+    return {
+        "raised": type(exc).__name__,
+        "classes": names,
+        "message": message,
+        "at": impl.where(exc),
+    }
 
 
 class Driver:
@@ -234,7 +230,7 @@ class Driver:
         async def sending(message: dict[str, Any]) -> None:
             # A 500 names the student's exception and line in a header the judge shows.
             if message["type"] == "http.response.start" and message["status"] == 500 and crashes:
-                found = failure(crashes[-1])
+                found = failure(crashes[-1], self.impl)
                 text = f"{found['raised']} at {found['at']}: {found['message']}"[:300]
                 header = (CRASH_HEADER.encode(), text.encode("ascii", "backslashreplace"))
                 message = {**message, "headers": [*message.get("headers", []), header]}
@@ -254,7 +250,7 @@ class Driver:
             try:
                 reply = handler(command) if handler else {"error": "unknown command"}
             except BaseException as exc:  # the student's code may raise anything, even exit
-                reply = failure(exc)
+                reply = failure(exc, self.impl)
             self.channel.send({"id": command.get("id"), **reply})
 
     def do_reset(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -343,7 +339,7 @@ class Driver:
             if isinstance(value, httpx.Response):
                 reply = {"response": {"status": value.status_code, "text": value.text[:4000]}}
         except BaseException as exc:  # the student's exception is an answer too
-            reply = failure(exc)
+            reply = failure(exc, self.impl)
         if "client" in command:  # the judge follows the session cookie the client now holds
             reply["prompts"] = plain(getattr(client, "prompts", None))
             reply["cookies"] = {c.name: c.value for c in http.cookies.jar}

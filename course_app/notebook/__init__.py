@@ -26,7 +26,6 @@ matplotlib only when a timeline is drawn, nbformat and nbclient only by the comm
 
 import atexit
 import shutil
-import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from fastapi.responses import JSONResponse
 from course_app.accounts import normalize_email
 from course_app.app import create_app
 from course_app.impl import Implementation, ImplementationError
-from course_app.manifest import KIT_ROOT, load_course
+from course_app.manifest import load_course
 from course_app.notebook.display import (
     NotYet,
     Table,
@@ -125,7 +124,7 @@ class LiveApp:
         await app(scope, receive, send)
 
     async def _crashed(self, _: Request, exc: Exception) -> JSONResponse:
-        return crash_response(raised_at(exc, self.impl.folder))
+        return crash_response(raised_at(exc, self.impl))
 
     def __getattr__(self, name: str) -> Any:
         """Anything else (``state``, ``routes``, …) is the current app's."""
@@ -285,23 +284,10 @@ def _guards(dependant: Any) -> set[str]:
     return names
 
 
-def raised_at(exc: BaseException, folder: Path) -> str:
-    """``exercises/ex01_email_change.py:33 raised ValueError: oops``: the last line of the
-    implementation's files the exception went through (else of the kit, else any)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if Path(f.filename).is_relative_to(folder)]
-    kit = [f for f in frames if Path(f.filename).is_relative_to(KIT_ROOT)]
-    frame = (ours or kit or frames or [None])[-1]
-    if frame is None:
-        return f"raised {type(exc).__name__}: {exc}"
-    path = Path(frame.filename)
-    if path.is_relative_to(folder):
-        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"
-    elif path.is_relative_to(KIT_ROOT):
-        shown = path.relative_to(KIT_ROOT).as_posix()
-    else:
-        shown = path.name
-    return f"{shown}:{frame.lineno} raised {type(exc).__name__}: {exc}"
+def raised_at(exc: BaseException, impl: Implementation) -> str:
+    """``exercises/ex01_email_change.py:33 raised ValueError: oops``."""
+    where = impl.where(exc)
+    return f"{where + ' ' if where else ''}raised {type(exc).__name__}: {exc}"
 
 
 def crash_response(raised: str) -> JSONResponse:
