@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## venv with the kit (editable) and everything the tests need
 
-lab: setup ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
+lab: setup ## JupyterLab at the kit's root (exercises/ too), notebook 00 open, stepup on PATH
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+		--ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
 
 serve: setup ## the reference app on http://localhost:8000 with demo accounts
 	STEPUP_DEV_MODE=1 $(BIN)/stepup serve --port 8000
@@ -35,7 +36,7 @@ watch: setup ## check an exercise again every time you save it (rustlings-style)
 
 
 strip: setup ## remove outputs and metadata from the notebooks (before committing)
-	$(BIN)/python -m course_app.notebook --strip notebooks/*.ipynb
+	$(BIN)/python -m course_kit.notebook --strip notebooks/*.ipynb
 
 lint: setup
 	$(BIN)/ruff format --check .
@@ -55,10 +56,10 @@ bench: setup ## print the benchmark table (never part of `make test`)
 	$(BIN)/python -m bench
 
 release: setup ## the student bundle (no solutions, no hidden tests), checked
-	$(BIN)/stepup release -o dist/student
+	$(BIN)/stepup teach release -o dist/student
 
 autograder: setup ## the Gradescope autograder zip
-	$(BIN)/stepup export gradescope -o dist/autograder.zip
+	$(BIN)/stepup teach export gradescope -o dist/autograder.zip
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache dist

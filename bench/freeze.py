@@ -1,4 +1,4 @@
-"""freezegun's cost per freeze in a process like ours, and what ``course_app.timetravel``
+"""freezegun's cost per freeze in a process like ours, and what ``course_kit.timetravel``
 does about it.
 
 ``freeze_time().start()`` walks every loaded module and swaps each attribute that is a real
@@ -24,7 +24,7 @@ import freezegun.api
 from freezegun import freeze_time
 
 from bench.stats import Row, percentile
-from course_app.timetravel import IGNORE, START
+from course_kit.timetravel import IGNORE, START
 
 # What a notebook kernel or a browser-test process has loaded, where installed.
 HEAVY = [

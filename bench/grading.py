@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
 
 COURSE = load_course()
 NOTEBOOK = KIT_ROOT / "notebooks" / "01_email_change.ipynb"
@@ -51,14 +52,14 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 def one_submission(work: Path, runs: int) -> tuple[list[float], dict]:
     submission = complete_submission(work / "one")
-    command = [sys.executable, "-m", "course_app.cli", "grade", str(submission)]
+    command = [sys.executable, "-m", "course_kit.cli", "teach", "grade", str(submission)]
     times = [timed([*command, "-o", str(work / f"one-out-{n}")]) for n in range(runs)]
     results = json.loads((work / "one-out-0" / "stepup-results.json").read_text())
     return times, results
 
 
 def checks(runs: int) -> dict[str, list[float]]:
-    command = [sys.executable, "-m", "course_app.cli", "check", "--impl", "solutions"]
+    command = [sys.executable, "-m", "course_kit.cli", "check", "--impl", "solutions"]
     return {e.id: [timed([*command, e.id]) for _ in range(runs)] for e in COURSE.exercises}
 
 
@@ -67,7 +68,7 @@ def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict]]:
     for n in range(size):
         complete_submission(inbox / f"student{n:03d}", tag=f"student {n}")
     out = work / "batch-out"
-    command = [sys.executable, "-m", "course_app.cli", "grade", "--batch", str(inbox)]
+    command = [sys.executable, "-m", "course_kit.cli", "teach", "batch", str(inbox)]
     elapsed = timed([*command, "--jobs", str(jobs), "-o", str(out)])
     with (out / "gradebook.csv").open() as fh:
         return elapsed, list(csv.DictReader(fh))
@@ -97,7 +98,7 @@ def main() -> None:
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average before the run {load}")
-    from course_app.grading.confine import detect
+    from course_kit.grading.sandbox.confine import detect
 
     print(f"confinement of the submission process: {detect().mode}")
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:

@@ -29,7 +29,7 @@ from course_app.deps import (
     require_recent_auth,
 )
 from course_app.models import Session
-from course_app.testing import lab_settings
+from course_kit.lab import lab_settings
 
 router = APIRouter()
 

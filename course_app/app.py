@@ -1,7 +1,8 @@
-"""The app factory: a fresh app per call (per test, per notebook), with the chosen
-implementation's exercise routers mounted into the reference app."""
+"""The app factory: a fresh app per call (per test, per notebook), with the given routers (the
+exercises' routes) mounted beside the reference routes. Which files those routers come from is
+the course kit's business (``course_kit.impl``), never the app's."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 
@@ -11,8 +12,6 @@ from course_app.csrf import CrossSiteGuard
 from course_app.db import init_db
 from course_app.errors import install_handlers
 from course_app.headers import SecurityHeaders
-from course_app.impl import Implementation, ImplementationError, resolve
-from course_app.manifest import load_course
 from course_app.middleware import BodySizeLimit
 from course_app.proxies import HostAllowList, TrustedProxies
 from course_app.routes import auth, dev, me, orgs, pages, passkeys
@@ -20,29 +19,10 @@ from course_app.security.passwords import dummy_hash
 from course_app.settings import Settings, environment_settings
 
 
-def exercise_routers(impl: Implementation, only: Iterable[str] | None = None) -> list[APIRouter]:
-    """The ``router`` of every exercise that has one (or of the ids in ``only``)."""
-    wanted = set(only) if only is not None else None
-    routers = []
-    for exercise in load_course().exercises:
-        if not exercise.router or (wanted is not None and exercise.id not in wanted):
-            continue
-        router = impl.get(exercise.id, "router")
-        if not isinstance(router, APIRouter):
-            raise ImplementationError(f"{impl.shown(exercise)}: router is not a fastapi.APIRouter")
-        routers.append(router)
-    return routers
-
-
-def create_app(
-    settings: Settings | None = None,
-    impl: Implementation | str | None = None,
-    exercises: Iterable[str] | None = None,
-) -> FastAPI:
-    """Build the app. ``exercises`` limits which exercise routers are mounted (graded tests
-    mount only the exercise under test, so one broken file cannot fail another's tests)."""
+def create_app(settings: Settings | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """Build the app on ``settings`` (default: the ``STEPUP_*`` environment), with ``routers``
+    mounted after the reference routes."""
     settings = settings or environment_settings()
-    implementation = impl if isinstance(impl, Implementation) else resolve(impl)
     init_db(settings.db_path)
     dummy_hash(settings.bcrypt_rounds)  # so the first unknown sign-in costs what the rest do
 
@@ -57,7 +37,6 @@ def create_app(
         openapi_url="/openapi.json" if explorer else None,
     )
     app.state.settings = settings  # served to routes by get_settings
-    app.state.impl = implementation
     install_handlers(app)
     install_method_not_allowed(app)
     # Outermost last: headers on every answer, then the client's address (trusted proxies),
@@ -72,7 +51,7 @@ def create_app(
 
     for router in (auth.router, me.router, orgs.router, passkeys.router, pages.router):
         app.include_router(router)
-    for router in exercise_routers(implementation, exercises):
+    for router in routers:
         app.include_router(router)
     if settings.dev_mode:
         app.include_router(dev.router)

@@ -25,7 +25,8 @@ router = APIRouter(tags=["ex01"])
 def change_email(
     body: EmailChange,
     user: CurrentUser,
-    _: RecentAuth,  # task 1: a session that has not confirmed lately gets 403 before anything else
+    # TODO(task 1): any signed-in session may change the email. Require a recent confirmation.
+    _: RecentAuth,  # SOLUTION: a stale session gets 403 before anything else
     db: DB,
     settings: SettingsDep,
 ) -> dict[str, str]:
@@ -37,17 +38,25 @@ def change_email(
 
 def check_new_email(db: sqlite3.Connection, user: User, raw: str | None) -> str:
     """Return the normalised new address, or raise a 400/409 ``ApiError``."""
+    # TODO(task 2): 400 "Email required" for a missing, malformed or unchanged address;
+    # 409 "Email already in use" when another account has it.
+    # BEGIN SOLUTION
     email = normalize_email(raw)
     if email is None or email.lower() == user.email.lower():
         raise ApiError(400, "Email required")
     if email_taken(db, email, except_user_id=user.id):
         raise ApiError(409, "Email already in use")
     return email
+    # END SOLUTION
+    # STUB return raw or ""
 
 
 def apply_email_change(db: sqlite3.Connection, user: User, new_email: str, origin: str) -> None:
     """Write the change; runs inside one transaction, so it happens whole or not at all."""
-    # task 3: the new inbox's owner is unproven until they click the link sent there.
+    # TODO(task 3): the new address is unproven: reset verification, mail a link to the new
+    # address and a notice to the old one.
+    # BEGIN SOLUTION
+    # The new inbox's owner is unproven until they click the link sent there.
     db.execute("UPDATE users SET email = ?, email_verified = 0 WHERE id = ?", (new_email, user.id))
     send_verification(db, user.id, new_email, origin)
     send_mail(
@@ -57,3 +66,5 @@ def apply_email_change(db: sqlite3.Connection, user: User, new_email: str, origi
         f"The email address of your account was changed to {new_email}. If this was not you,"
         " reset your password and contact support right away.",
     )
+    # END SOLUTION
+    # STUB db.execute("UPDATE users SET email = ? WHERE id = ?", (new_email, user.id))

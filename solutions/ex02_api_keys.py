@@ -30,7 +30,8 @@ def create_api_key(
     body: ApiKeyCreate,
     user: CurrentUser,
     admin: OrgSettingsMember,
-    _: RecentAuth,  # task 1: after the permission check, so forbidden members are never asked
+    # TODO(task 1): minting a long-lived key needs a recent confirmation (after the permission).
+    _: RecentAuth,  # SOLUTION: after the permission, so forbidden members are never asked
     db: DB,
 ) -> dict[str, Any]:
     with transaction(db):
@@ -39,7 +40,9 @@ def create_api_key(
 
 def mint_key(db: sqlite3.Connection, admin: Membership, user_id: int, name: str) -> dict[str, Any]:
     """Store a new key for ``admin.org_id`` and return ``{"id", "name", "prefix", "key"}``."""
-    # task 2: keep only the hash; the secret is returned this once and never again.
+    # TODO(task 2): mint a key (course_app.security.tokens), store only its hash, return it once.
+    # BEGIN SOLUTION
+    # Keep only the hash; the secret is returned this once and never again.
     secret, prefix = new_api_key()
     cur = db.execute(
         "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_by, created_at)"
@@ -47,15 +50,20 @@ def mint_key(db: sqlite3.Connection, admin: Membership, user_id: int, name: str)
         (admin.org_id, name, prefix, hash_token(secret), user_id, now_iso()),
     )
     return {"id": cur.lastrowid, "name": name, "prefix": prefix, "key": secret}
+    # END SOLUTION
+    # STUB raise NotImplementedError("task 2: mint and store the API key")
 
 
 @router.delete("/orgs/{org_id}/api-keys/{key_id}", status_code=204)
 def revoke_api_key(
     key_id: int,
     admin: OrgSettingsMember,
-    _: RecentAuth,  # task 3: revoking is as sensitive as creating (think of a hijacked session)
+    # TODO(task 3): revoking is sensitive too: require a recent confirmation.
+    _: RecentAuth,  # SOLUTION: as sensitive as creating (think of a hijacked session)
     db: DB,
 ) -> None:
+    # TODO(task 3): mark the org's key revoked; 404 "API key not found" when there is none.
+    # BEGIN SOLUTION
     with transaction(db):
         cur = db.execute(
             "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL",
@@ -63,3 +71,5 @@ def revoke_api_key(
         )
     if cur.rowcount == 0:
         raise NotFound("API key not found")
+    # END SOLUTION
+    # STUB raise NotImplementedError("task 3: revoke the API key")

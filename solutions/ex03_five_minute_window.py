@@ -22,7 +22,8 @@ class StepUpFailed(Exception):
 
 def needs_step_up(response: httpx.Response) -> bool:
     """True only for 403 ``reauth_required``: a 403 ``forbidden`` can never be fixed by asking."""
-    # task 1: look at the status *and* the machine-readable code, never the message text.
+    # TODO(task 1): look at the status *and* the machine-readable code, not the message text.
+    # BEGIN SOLUTION
     if response.status_code != 403:
         return False
     try:
@@ -30,6 +31,8 @@ def needs_step_up(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("code") == "reauth_required"
+    # END SOLUTION
+    # STUB raise NotImplementedError("task 1: recognise a step-up challenge")
 
 
 class StepUpClient:
@@ -43,7 +46,10 @@ class StepUpClient:
 
     def confirm_identity(self, challenge: dict[str, Any]) -> None:
         """Open the modal until ``/auth/confirm`` accepts, at most ``max_attempts`` tries."""
-        # task 2: one modal, several tries; a wrong answer asks again, but never forever.
+        # TODO(task 2): count the prompt; post the callback's answer to /auth/confirm; on 401 ask
+        # again, at most max_attempts times; then raise StepUpFailed with the server's message.
+        # BEGIN SOLUTION
+        # One modal, several tries; a wrong answer asks again, but never forever.
         self.prompts += 1
         for _ in range(self.max_attempts):
             answer = self.http.post("/auth/confirm", json=self.confirm(challenge))
@@ -52,12 +58,18 @@ class StepUpClient:
             if answer.status_code != 401 or answer.json().get("code") == "session_revoked":
                 break
         raise StepUpFailed(f"identity not confirmed: {answer.json().get('error', answer.text)}")
+        # END SOLUTION
+        # STUB raise NotImplementedError("task 2: confirm the user's identity")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request; on 403 ``reauth_required`` confirm, then send it again, once."""
-        # task 3: the retry is the same method, URL and body; a second 403 is returned as is.
+        # TODO(task 3): send; if it needs step-up, confirm and retry the same request once.
+        # BEGIN SOLUTION
+        # The retry is the same method, URL and body; a second 403 is returned as is.
         response = self.http.request(method, url, **kwargs)
         if not needs_step_up(response):
             return response
         self.confirm_identity(response.json())
         return self.http.request(method, url, **kwargs)
+        # END SOLUTION
+        # STUB raise NotImplementedError("task 3: send, confirm when challenged, retry once")

@@ -24,8 +24,9 @@ STATEMENTS: dict[str, str] = {
     " keeps going to the old address, so the reset changes nothing for security.",
 }
 
-# True or False for every statement.
+# TODO(task 1): True or False for every statement.
 ANSWERS: dict[str, bool | None] = {
+    # BEGIN SOLUTION
     "inbox_unproven": True,
     "recovery_mail": True,
     "trusting_features": True,
@@ -34,11 +35,25 @@ ANSWERS: dict[str, bool | None] = {
     "hash_tied_to_email": False,
     "signs_out": False,
     "old_address_keeps_recovery": False,
+    # END SOLUTION
+    # STUB "inbox_unproven": None,
+    # STUB "recovery_mail": None,
+    # STUB "trusting_features": None,
+    # STUB "typo": None,
+    # STUB "step_up_proves_inbox": None,
+    # STUB "hash_tied_to_email": None,
+    # STUB "signs_out": None,
+    # STUB "old_address_keeps_recovery": None,
 }
 
+# BEGIN SOLUTION
 EXPLANATION = """
 Verification proves one thing: the account's owner can read mail at that address. A new address
 has not been proven, so the flag must drop to 0 until the link sent there is clicked. Otherwise
 everything that trusts a verified address (recovery mail, domain auto-join, SSO linking) would
 trust an inbox that may belong to someone else: a typo, or an attacker's target address.
 """
+# END SOLUTION
+# STUB EXPLANATION = """
+# STUB TODO(task 1): in a few sentences, why must the flag go back to 0?
+# STUB """

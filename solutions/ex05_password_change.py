@@ -30,7 +30,8 @@ def change_password(
     body: PasswordChange,
     user: CurrentUser,
     session: CurrentSession,
-    _: RecentAuth,  # task 1: a session that has not confirmed lately gets 403 before anything else
+    # TODO(task 1): any signed-in session may change the password. Require a recent confirmation.
+    _: RecentAuth,  # SOLUTION: a stale session gets 403 before anything else
     response: Response,
     db: DB,
     settings: SettingsDep,
@@ -45,17 +46,23 @@ def change_password(
 
 def new_password_hash(password: str, rounds: int) -> str:
     """The bcrypt hash of an acceptable password, or a 400 ``ApiError`` (``weak_password``)."""
-    # task 2: the rule counts UTF-8 bytes, not characters: bcrypt reads 72 bytes at most.
+    # TODO(task 2): 8 to 72 bytes in UTF-8 (course_app.security.passwords), else 400.
+    # BEGIN SOLUTION
+    # The rule counts UTF-8 bytes, not characters: bcrypt reads 72 bytes at most.
     try:
         return hash_password(password, rounds)
     except PasswordRejected as exc:
         raise ApiError(400, str(exc), "weak_password") from None
+    # END SOLUTION
+    # STUB raise NotImplementedError("task 2: check the password rule, then hash the password")
 
 
 def rotate_sessions(db: sqlite3.Connection, user: User, session: Session) -> str:
     """Inside the transaction: end every other session, and return a new token for this one."""
-    # task 3: a stolen cookie dies now; the stamp stays as it was, since choosing a password
-    # proves nothing about who you are.
+    # TODO(task 3): sign out the user's other sessions, swap this session's token, tell the user.
+    # BEGIN SOLUTION
+    # A stolen cookie dies now; the stamp stays as it was, since choosing a password proves
+    # nothing about who you are.
     delete_other_sessions(db, user.id, session.id)
     token = rotate_token(db, session.id)
     send_mail(
@@ -66,3 +73,5 @@ def rotate_sessions(db: sqlite3.Connection, user: User, session: Session) -> str
         " out. If this was not you, reset your password now.",
     )
     return token
+    # END SOLUTION
+    # STUB raise NotImplementedError("task 3: revoke the other sessions and rotate this one")

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.impl import ENV_VAR, Implementation, resolve
-from course_app.testing import Lab
-from course_app.timetravel import frozen_clock
+from course_kit.impl import ENV_VAR, Implementation, resolve
+from course_kit.lab import Lab
+from course_kit.timetravel import frozen_clock
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,7 +12,7 @@ from freezegun.api import FrozenDateTimeFactory
 
 from course_app.security.totp import code_at
 from course_app.sessions import COOKIE
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 PASSWORD = "correct horse"
 ALICE = "alice@example.com"

@@ -1,5 +1,5 @@
 """Fixtures for the reference-app tests: every test runs on the frozen clock, and people are
-made through the real HTTP routes (``course_app.testing.Lab``)."""
+made through the real HTTP routes (``course_kit.lab.Lab``)."""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,7 +9,7 @@ from app_helpers import ALICE, BOB, PASSWORD
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 
 @pytest.fixture(autouse=True)

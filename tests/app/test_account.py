@@ -17,7 +17,7 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab, path_of, token_of
+from course_kit.lab import Lab, path_of, token_of
 
 NEW = "a brand new password"
 

@@ -9,7 +9,7 @@ from app_helpers import ALICE, BOB, PASSWORD, confirm, table_dump
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 # Every JSON route with a body that would get past validation (``{org}`` is Alice's org).
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {

@@ -18,8 +18,8 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab
-from course_app.timetravel import START
+from course_kit.lab import Lab
+from course_kit.timetravel import START
 
 
 def test_a_confirmation_answers_the_window(alice: TestClient, clock: FrozenDateTimeFactory) -> None:

@@ -15,7 +15,7 @@ from course_app.mail import quote
 from course_app.security import passwords
 from course_app.security.tokens import new_recovery_codes
 from course_app.sessions import COOKIE
-from course_app.testing import Lab, token_of
+from course_kit.lab import Lab, token_of
 
 
 @pytest.mark.parametrize("common", ["password1", "iloveyou", "Qwertyuiop", "12345678"])

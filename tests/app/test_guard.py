@@ -15,8 +15,8 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab
-from course_app.timetravel import START
+from course_kit.lab import Lab
+from course_kit.timetravel import START
 
 GUARDED = "/me/2fa/setup"  # any step-up route; this one can be repeated while 2FA is off
 

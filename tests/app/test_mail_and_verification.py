@@ -7,7 +7,7 @@ import pytest
 from app_helpers import ALICE, PASSWORD, confirm
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab, path_of, token_of
+from course_kit.lab import Lab, path_of, token_of
 
 
 def verify(lab: Lab, link: str) -> tuple[int, dict]:

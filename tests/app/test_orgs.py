@@ -14,7 +14,7 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 
 from course_app.permissions import ROLE_PERMISSIONS
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 CAROL = "carol@example.com"
 

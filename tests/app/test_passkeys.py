@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from softauthn import SoftAuthenticator, b64url
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 SENSITIVE = ("DELETE", "/me/sessions/999999")  # guarded by RecentAuth; 404 once confirmed
 

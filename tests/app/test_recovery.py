@@ -8,7 +8,7 @@
 from app_helpers import ALICE, PASSWORD, assert_signed_out, confirm, count, expect
 from fastapi.testclient import TestClient
 
-from course_app.testing import Lab, token_of
+from course_kit.lab import Lab, token_of
 
 VICTIM = "victim@corp.test"
 NEW_PASSWORD = "the inbox owner's own"

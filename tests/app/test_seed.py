@@ -8,7 +8,7 @@ from app_helpers import count, now
 
 from course_app.security.tokens import new_recovery_codes
 from course_app.seed import CAROL_RECOVERY_CODES, CAROL_TOTP_SECRET, DEMO_ACCOUNTS, seed_demo
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 PASSWORDS = {account.email: account.password for account in DEMO_ACCOUNTS}
 

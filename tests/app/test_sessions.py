@@ -17,7 +17,7 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 
 def test_the_table_holds_the_sha256_of_the_cookie_never_the_cookie(lab: Lab, alice) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from app_helpers import ALICE, PASSWORD, assert_signed_out, count, session_token, with_cookie
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 
 def full_width(text: str) -> str:

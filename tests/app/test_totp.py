@@ -22,7 +22,7 @@ from app_helpers import (
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 
 @pytest.fixture

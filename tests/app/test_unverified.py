@@ -6,7 +6,7 @@ can build nothing."""
 from app_helpers import PASSWORD, confirm, expect
 from fastapi.testclient import TestClient
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 VICTIM = "victim@corp.test"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from course_app.cli import origin_warnings
-from course_app.testing import ORIGIN, Lab
+from course_kit.cli import origin_warnings
+from course_kit.lab import ORIGIN, Lab
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_serve_warns_when_the_origin_has_another_port(tmp_path: Path) -> None:
         "STEPUP_DB_PATH": str(tmp_path / "course.db"),
         "STEPUP_BCRYPT_ROUNDS": "4",
     }
-    command = [sys.executable, "-m", "course_app.cli", "serve", "--port", str(port), "--no-dev"]
+    command = [sys.executable, "-m", "course_kit.cli", "serve", "--port", str(port), "--no-dev"]
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from course_app.clock import to_iso, utcnow
 from course_app.security.totp import code_at
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 PASSWORD = "correct horse"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"

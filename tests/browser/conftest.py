@@ -12,7 +12,7 @@ import pytest
 from browser_helpers import COUNT_DIALOGS
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from course_app.testing import Lab, live_server
+from course_kit.lab import Lab, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

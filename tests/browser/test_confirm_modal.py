@@ -20,7 +20,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page, Route, expect
 
-from course_app.testing import Lab, path_of
+from course_kit.lab import Lab, path_of
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import pytest
 from browser_helpers import PASSWORD, dialog, screenshot, sign_in_with_totp, with_totp
 from playwright.sync_api import Locator, Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 from browser_helpers import PASSWORD, serious_violations
 from playwright.sync_api import Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

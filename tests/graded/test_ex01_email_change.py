@@ -2,11 +2,16 @@
 
 import pytest
 
-from course_app.grading.expect import expect, expect_error, expect_status
-from course_app.grading.lab import Clocks
-from course_app.testing import PASSWORD, Lab, path_of
-
-task = pytest.mark.task
+from course_kit.testing import (
+    PASSWORD,
+    Clocks,
+    Lab,
+    expect,
+    expect_error,
+    expect_status,
+    path_of,
+    task,
+)
 
 
 @pytest.fixture

@@ -5,12 +5,8 @@ from dataclasses import dataclass
 import pytest
 from httpx import Client
 
-from course_app.grading.expect import expect, expect_error, expect_status
-from course_app.grading.lab import Clocks
 from course_app.security.tokens import hash_token
-from course_app.testing import PASSWORD, Lab
-
-task = pytest.mark.task
+from course_kit.testing import PASSWORD, Clocks, Lab, expect, expect_error, expect_status, task
 
 
 @dataclass

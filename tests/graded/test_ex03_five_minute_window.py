@@ -14,13 +14,22 @@ from fastapi import APIRouter, Request
 
 from course_app.deps import RecentAuth
 from course_app.errors import ReauthRequired
-from course_app.grading.expect import expect, expect_status, times
-from course_app.grading.lab import Clocks, Failed, ReferenceServer, RemoteClient, Student
-from course_app.grading.subject import Subject
-from course_app.manifest import KIT_ROOT
-from course_app.testing import PASSWORD, Lab, Modal
+from course_kit.testing import (
+    PASSWORD,
+    Clocks,
+    Lab,
+    Modal,
+    ReferenceServer,
+    RemoteClient,
+    Student,
+    StudentRaised,
+    Subject,
+    expect,
+    expect_status,
+    task,
+    times,
+)
 
-task = pytest.mark.task
 CHALLENGE = {"code": "reauth_required", "methods": ["password"], "max_age": 300}
 
 
@@ -42,7 +51,7 @@ def echo_router() -> APIRouter:
 
 @pytest.fixture(scope="session")
 def server(subject: Subject) -> Iterator[ReferenceServer]:
-    server = ReferenceServer(subject, KIT_ROOT)
+    server = ReferenceServer(subject)
     server.app.include_router(echo_router())
     yield server
     server.stop()
@@ -112,7 +121,7 @@ def test_the_code_decides_not_the_wording(student: Student) -> None:
 def test_anything_else_is_not_a_challenge(student: Student, response: httpx.Response) -> None:
     try:
         verdict = student.call("needs_step_up", response=response)
-    except Failed as exc:
+    except StudentRaised as exc:
         raise AssertionError(
             f"needs_step_up() raised {exc.describe()} for {response.status_code}"
             f" {response.text[:60]}; it should answer False"
@@ -167,7 +176,7 @@ def test_the_last_allowed_try_still_counts(
     client = client_for(student, server, alice, modal, max_attempts=3)
     try:
         client.confirm_identity(CHALLENGE)
-    except Failed as exc:
+    except StudentRaised as exc:
         raise AssertionError(
             f"with max_attempts=3, two wrong answers and then the right one, confirm_identity()"
             f" gave up ({exc.describe()}) after asking {times(len(modal.challenges))}"
@@ -184,7 +193,7 @@ def test_always_wrong_gives_up_with_a_clear_error(
     alice = lab.person("alice@example.com")
     modal = Modal({"password": "wrong password"})
     client = client_for(student, server, alice, modal, max_attempts=3)
-    with pytest.raises(Failed) as failure:
+    with pytest.raises(StudentRaised) as failure:
         client.confirm_identity({"code": "reauth_required", "methods": ["password"]})
     expect(
         "StepUpFailed" in failure.value.classes,
@@ -192,8 +201,8 @@ def test_always_wrong_gives_up_with_a_clear_error(
     )
     expect(len(modal.challenges) <= 3, f"asked {times(len(modal.challenges))} with max_attempts=3")
     expect(
-        "Invalid credentials" in failure.value.text,
-        f"the error should pass on the server's message, got {failure.value.text!r}",
+        "Invalid credentials" in failure.value.raised.message,
+        f"the error should pass on the server's message, got {failure.value.raised.message!r}",
     )
 
 

@@ -9,8 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from course_app.grading.expect import expect
-from course_app.grading.lab import Student
+from course_kit.testing import Student, expect
 
 STATEMENT_IDS = {
     "inbox_unproven",

@@ -8,11 +8,12 @@ from typing import Any
 
 import jsonschema
 
-from course_app.grading.config import Limits
-from course_app.grading.results import SCHEMA as CANONICAL_SCHEMA
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import Limits, load_course
+from course_kit.teach.grade.results import Results, schema
 
 COURSE = load_course()
+CANONICAL_SCHEMA = schema()
 # Small enough that the hostile corpus runs in seconds, large enough for a loaded machine.
 FAST = Limits(
     per_test_timeout=3.0,
@@ -127,6 +128,11 @@ def submission(folder: Path, source: str = "solutions", only: list[str] | None =
         if only is None or exercise.id in only:
             shutil.copy(KIT_ROOT / source / exercise.file, target / exercise.file)
     return folder
+
+
+def as_json(found: Results) -> dict[str, Any]:
+    """Results as their file holds them (what the tests check)."""
+    return found.model_dump(mode="json", by_alias=True)
 
 
 def statuses(results: dict[str, Any], exercise: str) -> set[str]:

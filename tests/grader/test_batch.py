@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from grader_helpers import COURSE, submission, validate_outputs
 
-from course_app.grading.confine import detect
-from course_app.manifest import KIT_ROOT
+from course_kit.grading.sandbox.confine import detect
+from course_kit.kit import KIT_ROOT
 
 HOSTILE = Path(__file__).parent / "hostile"
-STEPUP = [sys.executable, "-m", "course_app.cli"]
+STEPUP = [sys.executable, "-m", "course_kit.cli", "teach"]
 
 
 def grade_batch_command(inbox: Path, out: Path) -> dict[str, dict[str, str]]:
     """``stepup grade --batch`` as an instructor runs it; the gradebook's rows by name."""
     run = subprocess.run(
-        [*STEPUP, "grade", "--batch", str(inbox), "--jobs", "2", "-o", str(out)],
+        [*STEPUP, "batch", str(inbox), "--jobs", "2", "-o", str(out)],
         capture_output=True,
         text=True,
         timeout=900,

@@ -14,14 +14,23 @@ import jsonschema
 import pytest
 from grader_helpers import COURSE, GRADESCOPE_SCHEMA, submission
 
-from course_app.grading.export import export_gradescope
-from course_app.manifest import KIT_ROOT
+from course_kit.kit import KIT_ROOT, KitError
+from course_kit.teach.publish.gradescope import export_gradescope
 
 
 def test_the_autograder_zip_grades_a_submission_and_ships_no_solutions(tmp_path: Path) -> None:
     target = tmp_path / "autograder.zip"
     run = subprocess.run(
-        [sys.executable, "-m", "course_app.cli", "export", "gradescope", "-o", str(target)],
+        [
+            sys.executable,
+            "-m",
+            "course_kit.cli",
+            "teach",
+            "export",
+            "gradescope",
+            "-o",
+            str(target),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -62,6 +71,6 @@ def test_a_kit_whose_stub_leaks_an_answer_is_refused(tmp_path: Path) -> None:
     solved = (kit / "solutions" / "ex02_api_keys.py").read_text()
     stub.write_text(solved.replace("# task 2: keep only", "# keep only"))  # not a byte copy
 
-    with pytest.raises(ValueError, match=r"exercises/ex02_api_keys\.py: the code of solutions"):
+    with pytest.raises(KitError, match=r"exercises/ex02_api_keys\.py: the code of solutions"):
         export_gradescope(tmp_path / "autograder.zip", kit)
     assert not (tmp_path / "autograder.zip").exists()

@@ -10,13 +10,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from grader_helpers import COURSE, FAST, exercise, statuses, submission, validate_outputs
+from grader_helpers import COURSE, FAST, as_json, exercise, statuses, submission, validate_outputs
 
-from course_app.grading.adapters import write_all
-from course_app.grading.grade import grade
-from course_app.manifest import KIT_ROOT
+from course_kit.kit import KIT_ROOT
+from course_kit.teach.grade.adapters import write_all
+from course_kit.teach.grade.grade import grade
 
-STEPUP = [sys.executable, "-m", "course_app.cli"]
+STEPUP = [sys.executable, "-m", "course_kit.cli", "teach"]
 
 
 def stepup(*args: str) -> subprocess.CompletedProcess:
@@ -80,7 +80,7 @@ def test_a_zipped_kit_copy_is_graded_like_a_folder(tmp_path: Path) -> None:
             zf.write(KIT_ROOT / "exercises" / file.name, f"stepup-lab-main/old/{file.name}")
             zf.write(file, f"stepup-lab-main/solutions/{file.name}")  # never taken from there
         zf.writestr("../escape/ex01_email_change.py", "raise SystemExit")  # never extracted
-    found = grade(archive, limits=FAST)
+    found = as_json(grade(archive, limits=FAST))
     assert exercise(found, "ex04")["score"] == 2, found["exercises"]
     assert found["score"] == 2
     assert not exercise(found, "ex01")["submitted"]
@@ -90,7 +90,7 @@ def test_a_zipped_kit_copy_is_graded_like_a_folder(tmp_path: Path) -> None:
 def test_loose_files_with_one_broken_still_grade_the_rest(tmp_path: Path) -> None:
     shutil.copy(KIT_ROOT / "solutions" / "ex04_why_reset_email_verified.py", tmp_path)
     (tmp_path / "ex03_five_minute_window.py").write_text("def broken(:\n")
-    found = grade(tmp_path, limits=FAST)
+    found = as_json(grade(tmp_path, limits=FAST))
     assert found["status"] == "ok" and found["score"] == 2
     ex03 = exercise(found, "ex03")
     assert ex03["message"].startswith("exercises/ex03_five_minute_window.py has a syntax error")
@@ -104,7 +104,7 @@ def test_free_text_is_read_without_running_the_file(tmp_path: Path) -> None:
         'EXPLANATION = """Because the new inbox is unproven."""\n'
         'raise RuntimeError("importing this file fails")\n'
     )
-    found = grade(tmp_path, limits=FAST)
+    found = as_json(grade(tmp_path, limits=FAST))
     assert found["free_text"][0]["text"] == "Because the new inbox is unproven."
     assert "importing this file fails" in exercise(found, "ex04")["message"]
     assert found["score"] == 0

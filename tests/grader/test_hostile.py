@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grader_helpers import FAST, exercise, statuses, submission, validate_outputs
+from grader_helpers import FAST, as_json, exercise, statuses, submission, validate_outputs
 
-from course_app.grading.adapters import write_all
-from course_app.grading.confine import detect
-from course_app.grading.grade import grade
-from course_app.manifest import KIT_ROOT
+from course_kit.grading.sandbox.confine import detect
+from course_kit.kit import KIT_ROOT
+from course_kit.teach.grade.adapters import write_all
+from course_kit.teach.grade.grade import grade
 
 HOSTILE = Path(__file__).parent / "hostile"
 CASES = sorted(p.name for p in HOSTILE.iterdir() if (p / "case.toml").is_file())
@@ -75,7 +75,7 @@ def grade_case(folder: Path, outdir: Path) -> tuple[dict[str, Any], float]:
     for forged in ("stepup-results.json", "results.json"):
         (outdir / forged).write_text(FORGED)
     write_all(found, outdir, ["gradescope", "exercism", "junit", "markdown"])
-    return found, elapsed
+    return as_json(found), elapsed
 
 
 CONFINEMENT = detect().mode

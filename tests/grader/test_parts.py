@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from grader_helpers import COURSE, FAST
 
-from course_app.grading.confine import Confinement, Layout, Uid
-from course_app.grading.subject import Subject, SubjectError
-from course_app.grading.submission import SubmissionError, free_text, printable, read_submission
-from course_app.manifest import KIT_ROOT
+from course_kit.grading.judge.subject import Subject, SubjectError
+from course_kit.grading.sandbox.confine import Confinement, Layout, Uid
+from course_kit.kit import KIT_ROOT
+from course_kit.source import free_text
+from course_kit.teach.grade.intake import SubmissionError, read_submission
+from course_kit.text import printable
 
 LAYOUT = Layout(KIT_ROOT, KIT_ROOT / "exercises", Path("/tmp/scratch"), Path("/tmp/shared"))
 

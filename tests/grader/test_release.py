@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from course_app.grading.release import build_bundle, check_tree
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.kit import KIT_ROOT, KitError
+from course_kit.manifest import load_course
+from course_kit.teach.publish.release import build_bundle, check_tree
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("release") / "student"
     run = subprocess.run(
-        [sys.executable, "-m", "course_app.cli", "release", "-o", str(target)],
+        [sys.executable, "-m", "course_kit.cli", "teach", "release", "-o", str(target)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -34,7 +35,8 @@ def test_the_bundle_has_what_students_need(bundle: Path) -> None:
         ).read_bytes()
         graded = list((bundle / "tests" / "graded").glob(f"test_{exercise.id}_*.py"))
         assert len(graded) == 1
-    assert (bundle / "course_app" / "grading" / "engine.py").is_file()
+    assert (bundle / "course_kit" / "grading" / "engine.py").is_file()
+    assert not (bundle / "course_kit" / "teach").exists()  # the instructor's half stays home
     assert (bundle / "course.toml").is_file() and (bundle / "tests" / "conftest.py").is_file()
 
 
@@ -85,7 +87,7 @@ def test_a_zip_bundle_is_checked_too(tmp_path: Path) -> None:
         assert "exercises/ex01_email_change.py" in archive.namelist()
     assert check_tree(target) == []
     run = subprocess.run(
-        [sys.executable, "-m", "course_app.cli", "release", "--check", str(target)],
+        [sys.executable, "-m", "course_kit.cli", "teach", "release", "--check", str(target)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -94,7 +96,7 @@ def test_a_zip_bundle_is_checked_too(tmp_path: Path) -> None:
     with zipfile.ZipFile(target, "a") as archive:
         archive.write(KIT_ROOT / "solutions" / "ex01_email_change.py", "solutions/ex01.py")
     run = subprocess.run(
-        [sys.executable, "-m", "course_app.cli", "release", "--check", str(target)],
+        [sys.executable, "-m", "course_kit.cli", "teach", "release", "--check", str(target)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,5 +106,5 @@ def test_a_zip_bundle_is_checked_too(tmp_path: Path) -> None:
 
 def test_release_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(ValueError, match="not empty"):
+    with pytest.raises(KitError, match="not empty"):
         build_bundle(tmp_path)

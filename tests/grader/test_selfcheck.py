@@ -5,16 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader_helpers import COURSE, FAST, exercise, submission
+from grader_helpers import COURSE, FAST, as_json, exercise, submission
 
-from course_app.grading.engine import check
-from course_app.grading.grade import grade
-from course_app.manifest import KIT_ROOT
+from course_kit.grading.engine import check
+from course_kit.kit import KIT_ROOT
+from course_kit.teach.grade.grade import grade
 
 
 def stepup_check(*args: str) -> str:
     run = subprocess.run(
-        [sys.executable, "-m", "course_app.cli", "check", *args],
+        [sys.executable, "-m", "course_kit.cli", "check", *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -47,7 +47,7 @@ def test_passes_at_home_means_passes_when_graded(tmp_path: Path) -> None:
     wrong = stub.replace(": None,", ": True,")  # every statement answered, four wrongly
     (folder / "exercises" / "ex04_why_reset_email_verified.py").write_text(wrong)
     at_home, _ = check(folder / "exercises", ["ex01", "ex04"])
-    graded = grade(folder, limits=FAST)
+    graded = as_json(grade(folder, limits=FAST))
     assert at_home.exercise_points("ex01") == exercise(graded, "ex01")["score"] == 5
     assert at_home.exercise_points("ex04") == exercise(graded, "ex04")["score"] == 0
     assert at_home.task("ex04", 1).passed and at_home.task("ex04", 1).deferred

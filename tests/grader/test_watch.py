@@ -9,9 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from course_app.grading.watch import edited, watch
-from course_app.impl import resolve
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.impl import resolve
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
+from course_kit.student.watch import edited, watch
 
 COURSE = load_course()
 

@@ -7,17 +7,28 @@ from pathlib import Path
 
 import pytest
 
-from course_app.grading.engine import run_tests, score
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.grading.engine import run_graded
+from course_kit.grading.outcome import Score, score
+from course_kit.kit import AUTOGRADER_PARTS, KIT_ROOT
+from course_kit.manifest import Course, load_course
 
 COURSE = load_course()
 MUTANTS = tomllib.loads((Path(__file__).parent / "mutants.toml").read_text())["mutant"]
-KIT_PARTS = ("course_app", "tests", "solutions", "course.toml", "pyproject.toml")
+KIT_PARTS = (*AUTOGRADER_PARTS, "solutions")  # what grading needs, and the code to mutate
+
+
+def graded(
+    impl: Path, exercise_ids: list[str] | None = None, course: Course = COURSE
+) -> tuple[Score, str]:
+    """Every graded test (hidden ones too) of ``exercise_ids`` against ``impl``: the score,
+    and the children's output with the problems and flags, to show when a check fails."""
+    outcome = run_graded(impl, exercise_ids, course, include_hidden=True)
+    problems = "".join(f"\n! {p}" for p in outcome.problems + [f.reason for f in outcome.flags])
+    return score(outcome.results, course, exercise_ids), outcome.output + problems
 
 
 def test_solutions_earn_every_point() -> None:
-    results, output = run_tests(KIT_ROOT / "solutions")
-    result = score(results)
+    result, output = graded(KIT_ROOT / "solutions")
     lost = [
         f"{t.task.key}: {t.first_failure.message}"
         for t in result.tasks
@@ -29,9 +40,8 @@ def test_solutions_earn_every_point() -> None:
 
 
 def test_untouched_stubs_earn_nothing() -> None:
-    results, output = run_tests(KIT_ROOT / "exercises")
-    result = score(results)
-    assert results, output[-3000:]
+    result, output = graded(KIT_ROOT / "exercises")
+    assert all(t.results for t in result.tasks), output[-3000:]
     passing = [t.task.key for t in result.tasks if t.passed]
     assert passing == [], f"tasks already solved by the stubs: {passing}"
     assert all(t.first_failure is not None for t in result.tasks)
@@ -40,6 +50,7 @@ def test_untouched_stubs_earn_nothing() -> None:
 def make_mutant_kit(mutant: dict, root: Path) -> Path:
     for part in KIT_PARTS:
         source = KIT_ROOT / part
+        (root / part).parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -59,8 +70,7 @@ def make_mutant_kit(mutant: dict, root: Path) -> Path:
 def test_buggy_variant_loses_the_task_it_breaks(mutant: dict, tmp_path: Path) -> None:
     kit = make_mutant_kit(mutant, tmp_path)
     exercise_ids = sorted({key.split("/")[0] for key in mutant["breaks"]})
-    results, output = run_tests(kit / "solutions", exercise_ids, kit_root=kit)
-    result = score(results, exercise_ids)
+    result, output = graded(kit / "solutions", exercise_ids, load_course(kit))
     lost = {t.task.key for t in result.tasks if not t.passed}
     assert lost == set(mutant["breaks"]), (
         f"{mutant['name']}: lost {sorted(lost)}, expected {mutant['breaks']}\n{output[-2000:]}"

@@ -2,7 +2,8 @@
 
 import ast
 
-from course_app.manifest import KIT_ROOT, load_course, stub_digest
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course, stub_digest
 
 COURSE = load_course()
 
@@ -37,7 +38,7 @@ def test_every_tied_hint_names_a_check_of_its_task() -> None:
     orphans = [
         f"{task.key}: {name}"
         for task in COURSE.tasks
-        for name, _ in task.hint_for
+        for name in task.hint_for
         if (task.exercise, task.n, name) not in known
     ]
     assert orphans == [], f"hints tied to no graded test of their task: {orphans}"

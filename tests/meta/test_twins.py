@@ -1,4 +1,6 @@
-"""Exercises and solutions are line-for-line twins: the diff shows only the answers."""
+"""Exercises and solutions are line-for-line twins: each stub is what its marked solution
+generates (``stepup teach stubs``), and the diff shows only the answers, each under the
+``TODO(task N)`` it answers."""
 
 import ast
 import difflib
@@ -7,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from course_app.manifest import KIT_ROOT, load_course
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
+from course_kit.teach.author.stubs import BEGIN, END, STUB, stub_of
 
 COURSE = load_course()
 TODO = re.compile(r"TODO\(task (\d+)\)")
@@ -37,8 +41,22 @@ def imports(source: str) -> list[str]:
 
 
 @pytest.mark.parametrize("exercise", COURSE.exercises, ids=lambda e: e.id)
+def test_the_stub_is_what_the_solution_generates(exercise) -> None:
+    generated = stub_of(read("solutions", exercise.file), f"solutions/{exercise.file}")
+    assert generated == read("exercises", exercise.file), (
+        f"exercises/{exercise.file} is not what solutions/{exercise.file} generates:"
+        " run `stepup teach stubs`"
+    )
+
+
+@pytest.mark.parametrize("exercise", COURSE.exercises, ids=lambda e: e.id)
 def test_exercise_and_solution_are_twins(exercise) -> None:
-    stub, solution = read("exercises", exercise.file), read("solutions", exercise.file)
+    stub, marked = read("exercises", exercise.file), read("solutions", exercise.file)
+    solution = "".join(  # the answer as it runs: the marker lines and the stub's lines dropped
+        line
+        for line in marked.splitlines(keepends=True)
+        if not any(m.match(line.rstrip("\n")) for m in (BEGIN, END, STUB))
+    )
     assert ast.get_docstring(ast.parse(stub)) == ast.get_docstring(ast.parse(solution))
     assert imports(stub) == imports(solution), "imports differ"
     assert top_level(stub) == top_level(solution), "functions, classes or docstrings differ"

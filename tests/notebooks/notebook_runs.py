@@ -8,8 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from course_app.manifest import KIT_ROOT
-from course_app.notebook.__main__ import Run, run
+from course_kit.kit import KIT_ROOT
+from course_kit.notebook.__main__ import Run, run
 
 NOTEBOOKS = sorted((KIT_ROOT / "notebooks").glob("*.ipynb"))
 IMPLS = ("solutions", "exercises")

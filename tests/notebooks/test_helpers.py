@@ -1,4 +1,4 @@
-"""The notebook helpers (course_app.notebook) on their own: the app follows the student's edits,
+"""The notebook helpers (course_kit.notebook) on their own: the app follows the student's edits,
 the routes tour finds every guard, the check table never raises, a frozen clock never outlives
 its cell, Jupyter stays lazy."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-import course_app.notebook as nb
-from course_app.manifest import KIT_ROOT
-from course_app.notebook.__main__ import KERNELSPEC, run
+import course_kit.notebook as nb
+from course_kit.kit import KIT_ROOT
+from course_kit.notebook.__main__ import KERNELSPEC, run
 
 pytestmark = pytest.mark.notebook
 
@@ -118,7 +118,7 @@ def test_time_travel_moves_a_frozen_clock_and_lets_go() -> None:
 def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
     cells = [
         "from datetime import UTC, datetime\n"
-        "import course_app.notebook as nb\n"
+        "import course_kit.notebook as nb\n"
         "trip = nb.time_travel(datetime(2001, 1, 1, tzinfo=UTC))\n"
         "clock = trip.__enter__()  # left open on purpose\n"
         "datetime.now().year",
@@ -182,9 +182,9 @@ def test_jupyter_stays_out_of_the_import_path() -> None:
         "jupyter_client",
         "matplotlib",
         "IPython",
-        "course_app.notebook.__main__",  # the command line: CI only, never a kernel
+        "course_kit.notebook.__main__",  # the command line: CI only, never a kernel
     )
-    code = f"import sys, course_app.notebook; print([m for m in {heavy!r} if m in sys.modules])"
+    code = f"import sys, course_kit.notebook; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=KIT_ROOT
     )

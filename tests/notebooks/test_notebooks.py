@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from notebook_runs import IMPLS, NOTEBOOKS, Runner, your_turns
 
-from course_app.manifest import load_course
-from course_app.notebook.__main__ import problems, strip
+from course_kit.manifest import load_course
+from course_kit.notebook.__main__ import problems, strip
 
 pytestmark = pytest.mark.notebook
 
@@ -100,7 +100,7 @@ def test_the_timeline_is_drawn(runner: Runner) -> None:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_committed_notebook_is_clean(notebook: Path) -> None:
     assert problems(notebook) == [], (
-        "run: .venv/bin/python -m course_app.notebook --strip notebooks/*.ipynb"
+        "run: .venv/bin/python -m course_kit.notebook --strip notebooks/*.ipynb"
     )
 
 

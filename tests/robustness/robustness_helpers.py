@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from course_app.sessions import COOKIE
-from course_app.testing import ORIGIN, PASSWORD, Lab, client_for, path_of
+from course_kit.lab import ORIGIN, PASSWORD, Lab, client_for, path_of
 
 # A cross-site attacker's page, and what its browser says about the requests it makes.
 EVIL = "https://evil.example"

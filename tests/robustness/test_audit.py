@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from softauthn import SoftAuthenticator
 
 from course_app.security.totp import code_at
-from course_app.testing import PASSWORD, Lab
+from course_kit.lab import PASSWORD, Lab
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from course_app.testing import PASSWORD, Lab, live_server
+from course_kit.lab import PASSWORD, Lab, live_server
 
 WORKERS = 16
 PEOPLE = 6

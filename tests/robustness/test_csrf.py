@@ -6,7 +6,7 @@ from robustness_helpers import EVIL, FROM_EVIL, SAME_ORIGIN, as_form, browser_cl
 
 from course_app.csrf import normalize_origin
 from course_app.settings import Settings
-from course_app.testing import ORIGIN, PASSWORD, Lab
+from course_kit.lab import ORIGIN, PASSWORD, Lab
 
 ALICE = "alice@example.com"
 

@@ -20,7 +20,7 @@ from course_app.app import create_app
 from course_app.db import DatabaseUnavailable, connect
 from course_app.security.totp import code_at
 from course_app.sessions import COOKIE, PENDING_COOKIE
-from course_app.testing import PASSWORD, Lab, lab_settings
+from course_kit.lab import PASSWORD, Lab, lab_settings
 
 ALICE = "alice@example.com"
 UNAVAILABLE = {

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, settings
 from robustness_helpers import FUZZ, SignedIn
 from schemathesis.checks import positive_data_acceptance
 
-from course_app.testing import ORIGIN, Lab
+from course_kit.lab import ORIGIN, Lab
 
 EXAMPLES = int(os.environ.get("STEPUP_FUZZ_EXAMPLES", "12"))
 LAB = Lab.start("solutions")

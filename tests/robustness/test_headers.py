@@ -6,7 +6,7 @@ import pytest
 from robustness_helpers import FROM_EVIL
 
 from course_app.headers import PAGE_POLICY
-from course_app.testing import PASSWORD, Lab
+from course_kit.lab import PASSWORD, Lab
 
 ALICE = "alice@example.com"
 JSON = {"content-type": "application/json"}

@@ -12,7 +12,7 @@ from freezegun.api import FrozenDateTimeFactory
 
 from course_app.proxies import forwarded_client
 from course_app.settings import Settings, parse_networks
-from course_app.testing import ORIGIN, PASSWORD, Lab, live_server
+from course_kit.lab import ORIGIN, PASSWORD, Lab, live_server
 
 ALICE = "alice@example.com"
 WINDOW = 900

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
 from course_app.security.totp import code_at
-from course_app.testing import ORIGIN, PASSWORD, Lab
+from course_kit.lab import ORIGIN, PASSWORD, Lab
 
 ALICE = "alice@example.com"
 WRONG = "wrong password"

@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from course_app.grading.expect import expect
-from course_app.grading.lab import Student
+from course_kit.testing import Student, expect
 
 KEY = {
     "inbox_unproven": "cea4f60f5c9719c7",

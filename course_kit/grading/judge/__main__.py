@@ -1,0 +1,63 @@
+"""``python -m course_kit.grading.judge``: the judge (see :mod:`course_kit.grading.judge.plugin`).
+
+The submission process is started first, before pytest is even imported, so that it imports
+the student's files and boots its app while the judge loads and collects the graded tests.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from course_kit.grading.judge.subject import PRELAUNCHED, Subject
+from course_kit.grading.sandbox.confine import MODES, Confinement
+from course_kit.manifest import Limits
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m course_kit.grading.judge")
+    parser.add_argument("--impl", required=True, help="the exercise files under test")
+    parser.add_argument("--out", required=True, help="the JSON-lines file to write")
+    parser.add_argument("--collect", required=True, help="exercise ids whose tests are listed")
+    parser.add_argument("--run", default="", help="exercise ids whose tests are run")
+    parser.add_argument("--hidden", default="", help="the hidden tests' folder, to include them")
+    parser.add_argument("--limits", default="", help="grading limits as JSON")
+    parser.add_argument("--confine", choices=MODES, required=True, help="as the grader probed")
+    return parser.parse_args(argv)
+
+
+def main() -> int:
+    args = parse(sys.argv[1:])
+    run = [e for e in args.run.split(",") if e]
+    if run:
+        limits = Limits.model_validate_json(args.limits) if args.limits else Limits()
+        subject = Subject(Path(args.impl), run, limits, confinement=Confinement(args.confine))
+        subject.launch()
+        PRELAUNCHED.append(subject)
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    return judge(args, run)
+
+
+def judge(args: argparse.Namespace, run: list[str]) -> int:
+    """pytest over the graded tests of ``--collect``, running those of ``--run``."""
+    import pytest  # after the launch: the submission process boots meanwhile
+
+    from course_kit.grading.judge.plugin import Collector
+    from course_kit.kit import KIT_ROOT, graded_files
+
+    collect = args.collect.split(",")
+    files = [str(p) for p in graded_files(KIT_ROOT, collect, args.hidden or None)]
+    handle = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the grader's only
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        collector = Collector(out, set(run), args.hidden or None)
+        options = ["-q", "--no-header", "-p", "no:cacheprovider", "--tb=short"]
+        options += [f"--impl={args.impl}", f"--stepup-exercises={','.join(run) or '-'}"]
+        if args.limits:
+            options.append(f"--stepup-limits={args.limits}")
+        code = pytest.main([*options, *files], plugins=[collector])
+    return 0 if code in (0, 1, 5) else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

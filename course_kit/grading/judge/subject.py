@@ -1,0 +1,415 @@
+"""The judge's handle on a submission process (see :mod:`course_kit.grading.sandbox.process`).
+
+The judge starts it once per submission, confined (:mod:`course_kit.grading.sandbox.confine`), and
+talks to it over HTTP on a Unix socket and a line-based control channel. Every wait has a
+deadline (the current test's budget): a submission that hangs or dies costs the test it
+happened in, and the judge starts a fresh process for the next one.
+"""
+
+import contextlib
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from course_kit.grading.sandbox.confine import Confinement, Layout, Uid, detect
+from course_kit.grading.sandbox.protocol import (
+    EXERCISE_HEADER,
+    MAX_LINE,
+    OPS,
+    Part,
+    socket_client,
+)
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import Limits, load_course
+
+# Deadlines stay real while a test freezes time: freezegun replaces module attributes that
+# are the real clock functions, but not a value held in a dict.
+_REAL = {"monotonic": time.monotonic}
+
+
+def real_monotonic() -> float:
+    return _REAL["monotonic"]()
+
+
+class SubjectError(Exception):
+    """The submission process did not answer as it must: the current test fails."""
+
+
+class SubjectTimeout(SubjectError):
+    pass
+
+
+class SubjectCrashed(SubjectError):
+    pass
+
+
+class ProtocolViolation(SubjectError):
+    """The submission wrote on the grader's channel: tampering, flagged for the instructor."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the submission wrote {what} on the grader's channel")
+        self.what = what
+
+
+class ExerciseBroken(Exception):
+    """The exercise's file could not be imported (or was not graded): its tests fail as one."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def scratch_root() -> str | None:
+    """Prefer memory-backed /dev/shm: SQLite commits and fsyncs cost nothing there."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+@dataclass
+class Subject:
+    """One submission process: started, restarted after a hang or crash, stopped."""
+
+    folder: Path  # the submission's exercise files
+    exercise_ids: Sequence[str]
+    limits: Limits
+    code_root: Path = KIT_ROOT
+    confinement: Confinement = field(default_factory=detect)
+    work: Path = field(init=False)
+    broken: dict[str, str] = field(default_factory=dict)  # exercise → why it cannot be used
+    deadline: float | None = None  # real monotonic time the current test must end by
+    violations: list[tuple[str | None, str]] = field(default_factory=list)  # (exercise, what)
+    timed_out: set[str] = field(default_factory=set)  # exercises whose import hung
+
+    def __post_init__(self) -> None:
+        self.folder = self.folder.resolve()
+        root = os.environ.get("STEPUP_WORK_ROOT") or scratch_root()  # the engine's, if any
+        self.work = Path(tempfile.mkdtemp(prefix="stepup-subject-", dir=root))
+        self.work.chmod(0o711)  # others may pass through to shared/, never list or read
+        self.shared = self.work / "shared"  # the judge's own sockets, reachable from inside
+        self.shared.mkdir(mode=0o755)
+        # The judge reaches the student's app through a socket it bound itself, in a folder
+        # of its own: it never opens a path the submission could have replaced.
+        self.private = self.work / "judge"
+        self.private.mkdir(mode=0o700)
+        self.log = self.private / "output.log"
+        self.uid = Uid() if self.confinement.mode != "none" else None
+        self.proc: subprocess.Popen | None = None
+        self.inside: Layout | None = None
+        self.buffer = b""
+        self.sequence = 0
+        self.ready: dict[str, Any] | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def scratch(self) -> Path:
+        """The process's writable folder on the host (``user`` and ``none`` modes only)."""
+        return self.work / "scratch"
+
+    @property
+    def app_socket(self) -> Path:
+        return self.private / "app.sock"
+
+    def launch(self) -> None:
+        """Start the process (it imports and boots while the judge does other work)."""
+        uid = self.uid.uid if self.uid else os.getuid()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.confinement.mode != "bwrap":
+            self.scratch.mkdir()
+            self.confinement.prepare(self.scratch, uid)
+        layout = Layout(
+            self.code_root, self.folder, self.scratch, self.shared, uid, self.limits.scratch_mb
+        )
+        self.app_socket.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.app_socket))
+        listener.listen(64)
+        wanted = [
+            Part.of(load_course(self.code_root).exercise(e)).spec()
+            for e in self.exercise_ids
+            if e not in self.broken
+        ]
+        argv = [sys.executable, "-m", "course_kit.grading.sandbox.process"]
+        command, self.inside = self.confinement.command(layout, argv)
+        command += [str(self.inside.exercises), str(self.inside.scratch), str(listener.fileno())]
+        command += wanted
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.inside.scratch),
+            "TMPDIR": str(self.inside.scratch),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(self.inside.code),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONHASHSEED": "0",
+            "STEPUP_KIT_ROOT": str(self.inside.code),
+            "MALLOC_ARENA_MAX": "2",  # glibc arenas would eat the address-space limit
+        }
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=self.scratch if self.confinement.mode != "bwrap" else "/",
+                start_new_session=True,
+                pass_fds=(listener.fileno(),),
+                preexec_fn=self.confinement.preexec(
+                    self.limits.memory_mb, self.limits.file_size_mb, uid
+                ),
+            )
+        listener.close()  # the process serves it; connections wait in its backlog
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.buffer = b""
+        self.ready = None
+
+    def wait_ready(self) -> None:
+        """Wait for the boot: ``importing X``, ``imported X`` for each exercise in order, then
+        ``ready``. An import that hangs, kills the process or breaks the protocol marks that
+        exercise broken, and the process starts again without it."""
+        while self.ready is None:
+            if self.proc is None:
+                self.launch()
+            expected = [e for e in self.exercise_ids if e not in self.broken]
+            steps = [(kind, e) for e in expected for kind in ("importing", "imported")]
+            steps.append(("ready", None))
+            importing: str | None = None
+            deadline = real_monotonic() + self.limits.startup_timeout
+            for kind, exercise in steps:
+                try:
+                    event = self.read_line(deadline)
+                    if event.get("event") != kind or event.get("exercise", exercise) != exercise:
+                        raise self.violation(f"a message out of turn while booting: {event}")
+                except SubjectError as exc:
+                    self.give_up_on(importing, exc)
+                    break
+                importing = exercise if kind == "importing" else None
+                limit = self.limits.import_timeout if importing else self.limits.startup_timeout
+                deadline = real_monotonic() + limit
+                if kind == "ready":
+                    self.ready = event
+                    for name, error in event.get("errors", {}).items():
+                        if error and name in expected:
+                            self.broken[name] = str(error)[:500]
+
+    def give_up_on(self, importing: str | None, exc: SubjectError) -> None:
+        code = self.stop()
+        if isinstance(exc, ProtocolViolation):
+            self.violations.append((importing, exc.what))
+        if importing is None:
+            raise SubjectError(f"the submission process did not start: {exc}") from None
+        shown = self.shown(importing)
+        if isinstance(exc, SubjectTimeout):
+            self.timed_out.add(importing)
+            self.broken[importing] = (
+                f"importing {shown} did not finish within {self.limits.import_timeout:g} s"
+                " (an endless loop at import time?)"
+            )
+        elif isinstance(exc, ProtocolViolation):
+            self.broken[importing] = (
+                f"while importing {shown}, the submission wrote {exc.what}: not graded"
+            )
+        else:
+            self.broken[importing] = (
+                f"the submission process {describe_exit(code)} while importing {shown}"
+                " (sys.exit, os._exit, or a crash at import time)"
+            )
+
+    def check_usable(self, exercise_id: str) -> None:
+        """Raise :class:`ExerciseBroken` when ``exercise_id``'s file cannot be used."""
+        self.usable()
+        if exercise_id in self.broken:
+            status = "timeout" if exercise_id in self.timed_out else "error"
+            raise ExerciseBroken(status, self.broken[exercise_id])
+
+    def shown(self, exercise_id: str) -> str:
+        exercise = load_course(self.code_root).exercise(exercise_id)
+        return f"{self.folder.name}/{exercise.file}"
+
+    def usable(self) -> None:
+        """Make sure a process is up and booted (after a hang or crash, a fresh one)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self.stop()
+        self.wait_ready()
+
+    def stop(self) -> int | None:
+        """Kill the process and everything it started; return its exit code."""
+        proc, self.proc, self.ready = self.proc, None, None
+        if proc is None:
+            return None
+        code = proc.poll()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()  # type: ignore[union-attr]
+        return code
+
+    def close(self) -> None:
+        self.stop()
+        if self.uid is not None:
+            self.uid.release()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def output(self, limit: int) -> str:
+        """The tail of what the submission printed."""
+        with contextlib.suppress(OSError), self.log.open("rb") as fh:
+            fh.seek(max(0, self.log.stat().st_size - limit))
+            return fh.read().decode("utf-8", "replace")
+        return ""
+
+    # --- the control channel -------------------------------------------------------------------
+
+    def remaining(self, deadline: float | None = None) -> float:
+        deadline = deadline or self.deadline or real_monotonic() + self.limits.per_test_timeout
+        return deadline - real_monotonic()
+
+    def read_line(self, deadline: float | None = None) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                left = self.remaining(deadline)
+                if left <= 0:
+                    raise SubjectTimeout(
+                        f"did not finish within {self.limits.per_test_timeout:g} s"
+                    )
+                if not selector.select(left):
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise SubjectCrashed(
+                        f"the submission process {describe_exit(self.proc.wait())}"
+                    )
+                self.buffer += chunk
+                if len(self.buffer) > MAX_LINE:
+                    raise self.violation("an over-long line on the control channel")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise self.violation("a line that is not JSON on the control channel") from None
+        if not isinstance(message, dict):
+            raise self.violation("a message that is not an object on the control channel")
+        return message
+
+    def forged(self, message: dict[str, Any]) -> None:
+        """A message nobody asked for. A boot event now means the boot was forged while that
+        exercise's file was being imported: that exercise is not graded."""
+        what = f"a message out of turn ({str(message)[:200]})"
+        late = message.get("exercise") if "event" in message else None
+        late = late if isinstance(late, str) and late in self.exercise_ids else None
+        if late is not None:
+            self.broken[late] = f"{self.shown(late)} forged messages on the grader's channel"
+        self.violations.append((late, what))
+        raise self.violation(what)
+
+    def violation(self, what: str) -> "ProtocolViolation":
+        """Stop the process; the caller raises the result (and records who is to blame)."""
+        self.stop()
+        return ProtocolViolation(what)
+
+    def command(
+        self, op: str, on_modal: Callable[[Any], Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Send one command and wait for its reply, answering the dialog's questions."""
+        assert op in OPS, f"not an operation of the protocol: {op}"
+        self.usable()
+        assert self.proc is not None and self.proc.stdin is not None
+        self.sequence += 1
+        ident = self.sequence
+        try:
+            self.proc.stdin.write(json.dumps({"id": ident, "op": op, **fields}).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            raise SubjectCrashed(
+                f"the submission process {describe_exit(self.proc.wait())}"
+            ) from None
+        while True:
+            try:
+                message = self.read_line()
+            except ProtocolViolation as exc:
+                self.violations.append((None, exc.what))
+                raise
+            if message.get("id") != ident:
+                self.forged(message)
+            if "modal" not in message:
+                return message
+            answer = on_modal(message["modal"]) if on_modal else None
+            self.proc.stdin.write(json.dumps({"id": ident, "answer": answer}).encode() + b"\n")
+            self.proc.stdin.flush()
+
+    # --- HTTP to the student's app ---------------------------------------------------------------
+
+    def http(self, exercise_id: str) -> httpx.Client:
+        """A browser-like client of the app that mounts ``exercise_id``'s router."""
+        self.usable()
+        return socket_client(DeadlineTransport(self), {EXERCISE_HEADER: exercise_id})
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    """Every request gets what is left of the test's budget; a dead process is named."""
+
+    def __init__(self, subject: Subject) -> None:
+        super().__init__(
+            uds=str(subject.app_socket), verify=False
+        )  # no TLS on a socket file: skip loading CA files
+        self.subject = subject
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        left = self.subject.remaining()
+        if left <= 0:
+            raise SubjectTimeout(
+                f"did not finish within {self.subject.limits.per_test_timeout:g} s"
+            )
+        request.extensions["timeout"] = {"connect": left, "read": left, "write": left, "pool": left}
+        try:
+            response = super().handle_request(request)
+            response.read()
+            return response
+        except httpx.TimeoutException:
+            raise SubjectTimeout(
+                f"did not finish within {self.subject.limits.per_test_timeout:g} s (the test's"
+                f" time limit): {request.method} {request.url.path} got no answer in time"
+            ) from None
+        except httpx.TransportError as exc:
+            proc = self.subject.proc
+            code = proc.poll() if proc is not None else None
+            if proc is None or code is not None:
+                raise SubjectCrashed(
+                    f"the submission process {describe_exit(code)} during"
+                    f" {request.method} {request.url.path}"
+                ) from None
+            raise SubjectError(f"{request.method} {request.url.path} failed: {exc}") from None
+
+
+# Set by ``python -m course_kit.grading.judge`` before pytest even loads: the submission process
+# boots while the judge imports and collects its tests.
+PRELAUNCHED: list[Subject] = []

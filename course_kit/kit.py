@@ -1,0 +1,63 @@
+"""Where the kit lives and what it is made of.
+
+The part lists are the one answer to "which files go where": the student bundle, the Gradescope
+autograder and the sandbox that runs a submission each take a different slice of the kit, and
+each slice is named here once.
+"""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+KIT_ROOT = Path(os.environ.get("STEPUP_KIT_ROOT") or Path(__file__).resolve().parent.parent)
+
+
+class KitError(Exception):
+    """Something a person must fix (a misspelt key, an unknown exercise, a missing file): the
+    message says what and where, and the command line prints it in one line, never a
+    traceback."""
+
+
+# What students get (``stepup teach release``): the app, the student half of the kit, their
+# files and the visible graded tests. Never solutions/, the hidden tests or course_kit/teach/.
+STUDENT_PARTS = (
+    "course_app",
+    "course_kit",
+    "exercises",
+    "notebooks",
+    "tests/conftest.py",
+    "tests/graded",
+    "course.toml",
+    "pyproject.toml",
+)
+# Left out of the student parts above, whatever they contain.
+INSTRUCTOR_ONLY = ("course_kit/teach",)
+# The Gradescope autograder: everything grading needs, hidden tests included; no solutions.
+AUTOGRADER_PARTS = (
+    "course_app",
+    "course_kit",
+    "tests/conftest.py",
+    "tests/graded",
+    "exercises",
+    "course.toml",
+    "pyproject.toml",
+)
+# What the confined submission process can see of the kit: the app its files import, and the
+# few kit modules that import them and serve the app. Not the judge, not the manifest.
+# ``tests/meta/test_layout.py`` proves this list holds everything the process imports.
+SANDBOX_PARTS = (
+    "course_app",
+    "course_kit/__init__.py",
+    "course_kit/kit.py",
+    "course_kit/impl.py",
+    "course_kit/people.py",
+    "course_kit/timetravel.py",
+    "course_kit/grading/__init__.py",
+    "course_kit/grading/sandbox",
+)
+
+
+def graded_files(root: Path, exercise_ids: Sequence[str], hidden: str | None) -> list[Path]:
+    """The graded test files of ``exercise_ids`` (and their hidden ones, when ``hidden``)."""
+    folders = [root / "tests" / "graded"] + ([root / hidden] if hidden else [])
+    return [p for e in exercise_ids for f in folders for p in sorted(f.glob(f"test_{e}_*.py"))]

@@ -1,0 +1,50 @@
+"""``stepup watch``: rustlings' watch mode. Every time an exercise file is saved, its graded
+tests run again (the same check as ``stepup check exNN``) and the next step is printed."""
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from rich.console import Console
+
+from course_kit.grading.engine import check
+from course_kit.impl import Implementation
+from course_kit.manifest import Course
+from course_kit.student.report import print_report
+
+DEBOUNCE_MS = 300  # editors save in several writes: wait for the last one
+
+
+def edited(paths: Iterable[str], course: Course) -> list[str]:
+    """The exercises whose files are among ``paths``, in course order."""
+    names = {Path(p).name for p in paths}
+    return [e.id for e in course.exercises if e.file in names]
+
+
+def run_once(
+    impl: Implementation, course: Course, exercise_ids: list[str] | None, console: Console
+) -> None:
+    score, _ = check(impl.folder, exercise_ids, course)
+    print_report(score, course, impl, console, exercise_ids=exercise_ids)
+
+
+def watch(
+    impl: Implementation,
+    course: Course,
+    console: Console | None = None,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Check everything once, then the edited exercise at every save, until ``stop``."""
+    from watchfiles import watch as changes
+
+    console = console or Console(highlight=False)
+    run_once(impl, course, None, console)
+    console.print(f"\nWatching {impl.folder} — save an exercise file to check it again.")
+    if on_ready is not None:
+        on_ready()
+    for batch in changes(impl.folder, stop_event=stop, debounce=DEBOUNCE_MS, rust_timeout=500):
+        ids = edited((path for _, path in batch), course)
+        if ids:
+            console.rule(", ".join(ids))
+            run_once(impl, course, ids, console)

@@ -1,0 +1,171 @@
+"""``stepup teach``: the instructor's commands. Grading one submission or a class, building the
+student bundle and the Gradescope autograder, and writing new exercises."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from course_kit.console import confinement_setting, fail
+
+teach = typer.Typer(help="The instructor's commands: grade, publish, author.", no_args_is_help=True)
+
+FORMATS = ["gradescope", "exercism", "junit", "markdown"]
+FormatsOption = Annotated[
+    list[str] | None,
+    typer.Option("--format", help=f"adapters to write besides the canonical file: {FORMATS}"),
+]
+OutOption = Annotated[Path, typer.Option("-o", "--out", help="folder for the results")]
+PerTest = Annotated[
+    float | None, typer.Option(help="seconds per test (and per import of an exercise file)")
+]
+Overall = Annotated[float | None, typer.Option(help="seconds per submission")]
+Memory = Annotated[int | None, typer.Option(help="memory of one submission, in MiB")]
+
+
+def _limits(per_test_timeout: float | None, overall: float | None, memory: int | None):
+    from course_kit.manifest import load_course
+
+    confinement_setting()
+    return load_course().grading.limits.but(
+        per_test_timeout=per_test_timeout,
+        import_timeout=per_test_timeout,
+        overall_timeout=overall,
+        memory_mb=memory,
+    )
+
+
+def _formats(formats: list[str] | None, out: Path) -> list[str]:
+    chosen = formats or FORMATS
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown:
+        fail(f"stepup teach: unknown format {unknown} (known: {', '.join(FORMATS)})")
+    if out.exists() and not out.is_dir():
+        fail(f"stepup teach: -o {out} is a file, not a folder")
+    return chosen
+
+
+@teach.command()
+def grade(
+    submission: Annotated[
+        Path,
+        typer.Argument(help="a folder or .zip: an exercises/ folder, a kit copy, or the files"),
+    ],
+    out: OutOption = Path("out/grades"),
+    formats: FormatsOption = None,
+    per_test_timeout: PerTest = None,
+    overall_timeout: Overall = None,
+    memory_mb: Memory = None,
+) -> None:
+    """Grade one submission into OUT. Exits 0 whatever the grade."""
+    chosen = _formats(formats, out)
+    if not submission.exists():
+        fail(f"stepup teach grade: {submission} does not exist")
+    limits = _limits(per_test_timeout, overall_timeout, memory_mb)
+    from course_kit.teach.grade.adapters import write_all
+    from course_kit.teach.grade.grade import grade as grade_submission
+
+    found = grade_submission(submission, limits=limits)
+    written = write_all(found, out, chosen)
+    flagged = "  FLAGGED for review" if found.flagged else ""
+    state = f"error: {found.message}" if found.status == "error" else "graded"
+    typer.echo(f"{submission.name}: {found.score}/{found.max_score} ({state}){flagged}")
+    typer.echo(f"Results: {written[0]}")
+
+
+@teach.command()
+def batch(
+    folder: Annotated[Path, typer.Argument(help="a folder holding one folder or zip per student")],
+    out: OutOption = Path("out/grades"),
+    formats: FormatsOption = None,
+    jobs: Annotated[int, typer.Option(help="submissions graded at once")] = 2,
+    per_test_timeout: PerTest = None,
+    overall_timeout: Overall = None,
+    memory_mb: Memory = None,
+) -> None:
+    """Grade every submission in FOLDER into OUT/<name>/, and write OUT/gradebook.csv."""
+    chosen = _formats(formats, out)
+    if not folder.is_dir():
+        fail(f"stepup teach batch: {folder} is not a folder")
+    limits = _limits(per_test_timeout, overall_timeout, memory_mb)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from course_kit.teach.grade.batch import grade_batch, submissions_in
+
+    total = len(submissions_in(folder))
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        bar = progress.add_task(f"Grading {total} submissions", total=total)
+        gradebook = grade_batch(
+            folder, out, jobs, chosen, limits, on_done=lambda _: progress.advance(bar)
+        )
+    typer.echo(f"Gradebook: {gradebook}")
+
+
+export_app = typer.Typer(help="Package the grader for a platform.", no_args_is_help=True)
+teach.add_typer(export_app, name="export")
+
+
+@export_app.command("gradescope")
+def export_gradescope(
+    out: Annotated[Path, typer.Option("-o", "--out", help="the zip to write")] = Path(
+        "autograder.zip"
+    ),
+) -> None:
+    """Build a Gradescope autograder zip (setup.sh, run_autograder; no solutions inside)."""
+    from course_kit.kit import KitError
+    from course_kit.teach.publish.gradescope import export_gradescope as build
+
+    try:
+        target = build(out)
+    except KitError as exc:
+        fail(str(exc), 1)
+    typer.echo(f"Gradescope autograder: {target}")
+
+
+@teach.command()
+def release(
+    out: Annotated[Path, typer.Option("-o", "--out", help="new folder or .zip")] = Path(
+        "dist/student"
+    ),
+    check_only: Annotated[
+        Path | None, typer.Option("--check", help="only check this folder or zip for leaks")
+    ] = None,
+) -> None:
+    """Build the student bundle (no solutions, no hidden tests) and check it for leaks."""
+    from course_kit.kit import KitError
+    from course_kit.teach.publish.release import build_bundle, check_tree
+
+    if check_only is not None:
+        problems = check_tree(check_only)
+        for problem in problems:
+            typer.secho(f"leak: {problem}", fg="red", err=True)
+        if problems:
+            raise typer.Exit(1)
+        typer.echo(f"{check_only}: nothing leaks")
+        return
+    try:
+        target = build_bundle(out)
+    except KitError as exc:
+        fail(str(exc), 1)
+    typer.echo(f"Student bundle: {target} (checked: no solutions, no hidden tests)")
+
+
+@teach.command()
+def stubs(
+    exercise: Annotated[str | None, typer.Argument(help="only this exercise, e.g. ex06")] = None,
+) -> None:
+    """Write exercises/ from the marked solutions/ and pin them in course.toml."""
+    from course_kit.kit import KitError
+    from course_kit.manifest import load_course
+    from course_kit.teach.author.stubs import write_stubs
+
+    try:
+        course = load_course()
+        only = [course.exercise(exercise).id] if exercise else None
+        changed = write_stubs(course, only)
+    except KitError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"Written and pinned: {', '.join(changed)}" if changed else "The stubs were current."
+    )
