@@ -1,46 +1,14 @@
-# Every target bootstraps what it needs: a fresh clone needs nothing installed by hand.
-PYTHON ?= python3
-VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The kit's Makefile: the student's targets (lab.mk, which the student bundle ships as its
+# Makefile) plus the maintainers' and the instructor's. Everything the tests need is in `dev`.
+EXTRAS := dev
+include lab.mk
 
-.PHONY: setup lab serve test lint format check watch strip fuzz bench release autograder clean
-
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (step-up lab)" >/dev/null
-	@# As root the grader confines submissions with Debian's bubblewrap (docs/instructors.md).
-	@if [ "$$(id -u)" = 0 ] && ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then \
-		echo "Installing bubblewrap, which confines graded submissions"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-			|| echo "Could not install bubblewrap: as root, stepup grade will refuse to run submissions"; \
-	fi
-	touch $(STAMP)
-
-setup: $(STAMP) ## venv with the kit (editable) and everything the tests need
-
-lab: setup ## JupyterLab at the kit's root (exercises/ too), notebook 00 open, stepup on PATH
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
-		--ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
-
-serve: setup ## the reference app on http://localhost:8000 with demo accounts
-	STEPUP_DEV_MODE=1 $(BIN)/stepup serve --port 8000
-
-check: setup ## check your exercises
-	$(BIN)/stepup check
-
-watch: setup ## check an exercise again every time you save it (rustlings-style)
-	$(BIN)/stepup watch
-
-
-strip: setup ## remove outputs and metadata from the notebooks (before committing)
-	$(BIN)/python -m course_kit.notebook --strip notebooks/*.ipynb
+.PHONY: test lint format fuzz bench release autograder
 
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .
@@ -60,6 +28,3 @@ release: setup ## the student bundle (no solutions, no hidden tests), checked
 
 autograder: setup ## the Gradescope autograder zip
 	$(BIN)/stepup teach export gradescope -o dist/autograder.zip
-
-clean:
-	rm -rf $(VENV) .data .pytest_cache dist

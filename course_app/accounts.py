@@ -114,7 +114,7 @@ def issue_email_token(db: sqlite3.Connection, user_id: int, purpose: str, email:
 
 def consume_email_token(db: sqlite3.Connection, token: str, purpose: str) -> sqlite3.Row:
     """Mark a link token used and return its row, or raise a 400 that says why not."""
-    row = db.execute(
+    row: sqlite3.Row | None = db.execute(
         "SELECT * FROM email_tokens WHERE token_hash = ? AND purpose = ?",
         (hash_token(token), purpose),
     ).fetchone()

@@ -143,7 +143,7 @@ def invitations_for(db: sqlite3.Connection, user: User) -> list[dict[str, Any]]:
 
 def _invitation(db: sqlite3.Connection, invitation_id: int, user: User) -> sqlite3.Row:
     """An unexpired invitation to this user's (verified) address; 404 for anyone else's."""
-    row = db.execute(
+    row: sqlite3.Row | None = db.execute(
         "SELECT * FROM invitations WHERE id = ? AND email = ? COLLATE NOCASE AND expires_at > ?",
         (invitation_id, user.email, now_iso()),
     ).fetchone()

@@ -2,9 +2,9 @@
 instructor's commands sit under ``stepup teach`` (``course_kit.teach.cli``), which the student
 bundle does not contain, so a student's ``stepup --help`` lists only their own."""
 
-import importlib.util
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
@@ -196,7 +196,7 @@ def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]
 
 def _instructor_commands() -> None:
     """``stepup teach``, where the kit has it (the student bundle leaves it out)."""
-    if importlib.util.find_spec("course_kit.teach.cli") is None:
+    if not (Path(__file__).parent / "teach" / "cli.py").is_file():
         return
     from course_kit.teach.cli import teach
 

@@ -73,8 +73,10 @@ class Implementation:
         frames = traceback.extract_tb(exc.__traceback__)
         ours = [f for f in frames if Path(f.filename).is_relative_to(self.folder)]
         kit = [f for f in frames if Path(f.filename).is_relative_to(KIT_ROOT)]
-        if not (frame := (ours or kit or frames or [None])[-1]):
+        chosen = ours or kit or frames
+        if not chosen:
             return ""
+        frame = chosen[-1]
         path = Path(frame.filename)
         if path.is_relative_to(self.folder):
             shown = f"{self.folder.name}/{path.relative_to(self.folder).as_posix()}"

@@ -144,7 +144,8 @@ class Lab:
         if r.json().get("two_factor_required") and _key(email) in self.secrets:
             r = client.post("/auth/login/2fa", json={"code": self.totp(email)})
             assert r.status_code == 200, r.text
-        return r.json()
+        body: dict[str, Any] = r.json()
+        return body
 
     def confirm(
         self, client: TestClient, password: str = PASSWORD, **factor: str
@@ -153,7 +154,10 @@ class Lab:
         password, or with the factor given instead (``code=lab.totp(email)``,
         ``recovery_code=…``). The response is returned as it is (a wrong answer is a 401 worth
         looking at)."""
-        return client.post("/auth/confirm", json=factor or {"password": password})
+        response: httpx.Response = client.post(
+            "/auth/confirm", json=factor or {"password": password}
+        )
+        return response
 
     def mail(self, to: str) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM outbox WHERE to_addr = ? COLLATE NOCASE ORDER BY id", to)
@@ -161,7 +165,7 @@ class Lab:
     def last_link(self, to: str) -> str:
         links = [m["link"] for m in self.mail(to) if m["link"]]
         assert links, f"no link was mailed to {to}"
-        return links[-1]
+        return str(links[-1])
 
     def user(self, email: str) -> sqlite3.Row | None:
         rows = self.query("SELECT * FROM users WHERE email = ? COLLATE NOCASE", email)

@@ -198,7 +198,8 @@ def _readable(exc: ValidationError, data: dict[str, Any]) -> str:
     """One line per problem: ``exercises[0] (ex01) → tasks[1]: unknown key 'hint_fr'``."""
     lines = []
     for error in exc.errors():
-        where, node = [], data
+        where: list[str] = []
+        node: Any = data
         for part in error["loc"]:
             if isinstance(part, int):
                 where[-1] += f"[{part}]"
@@ -243,7 +244,8 @@ def pin_stubs(root: Path = KIT_ROOT) -> list[str]:
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
     course = parse(document.unwrap(), root, str(path))  # validated before anything is written
     changed = []
-    for table, exercise in zip(document["exercises"], course.exercises, strict=True):  # type: ignore[arg-type]
+    tables: list[Any] = document["exercises"]  # an array of tables
+    for table, exercise in zip(tables, course.exercises, strict=True):
         stub = root / exercise.path
         if not stub.is_file():
             raise ManifestError(f"{exercise.path} is missing: nothing to pin for {exercise.id}")

@@ -36,6 +36,7 @@ def frozen_clock(start: datetime = START) -> Iterator[FrozenDateTimeFactory]:
     import pydantic.v1  # noqa: F401
 
     with freeze_time(start, real_asyncio=True, ignore=IGNORE) as clock:
+        assert isinstance(clock, FrozenDateTimeFactory)  # neither ticking nor auto-ticking
         yield clock
 
 

@@ -202,6 +202,7 @@ def login_second_factor(
         # Outside the transaction block so the attempt counter above is committed.
         left = MAX_PENDING_ATTEMPTS - attempts
         raise ApiError(401, "Invalid code", "invalid_credentials", attempts_left=left)
+    assert user is not None  # not failed: the code was checked against this very user
     set_session_cookie(response, session_token, settings)
     response.delete_cookie(PENDING_COOKIE, path="/auth")
     return {"two_factor_required": False, "message": "Signed in.", "user_id": user.id}

@@ -115,7 +115,7 @@ def start_judge(
     hidden: str | None,
     limits: Limits,
     mode: str,
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     """``python -m course_kit.grading.judge`` for the exercises of ``group``, writing into
     ``folder``, confining the submission process as ``mode``."""
     folder.mkdir(mode=0o711)

@@ -61,8 +61,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient
 
-    from course_kit.lab import PASSWORD, Lab, Modal, lab_settings, path_of, token_of
+    from course_kit.lab import Lab, Modal, path_of, token_of
     from course_kit.notebook.walk import walk
+    from course_kit.people import PASSWORD, lab_settings
 
 __all__ = [  # what the notebooks use, as nb.<name>
     "PASSWORD",
@@ -154,22 +155,30 @@ class NotebookLab(Lab):
             f"the app is rebuilt whenever a file in {self.impl.folder.name}/ changes"
         )
 
-    def person(self, email: str, password: str = PASSWORD, verified: bool = True) -> TestClient:
+    def person(
+        self,
+        email: str,
+        password: str = PASSWORD,
+        verified: bool = True,
+        two_factor: bool = False,
+    ) -> TestClient:
         """Sign up, verify and sign in (see ``Lab.person``), in a browser of their own.
 
         A person is known by the address they were first made with, whatever it is now. Asked
         for again, as when a cell runs a second time, they come back as that cell first found
-        them: that address, ``password`` and verification restored (and two-factor sign-in
-        off), signed in in a new browser. So a cell that changes the address or the password
-        gives the same answers when it runs again."""
+        them: that address, ``password`` and verification restored (two-factor sign-in as
+        asked, with a new secret), signed in in a new browser. So a cell that changes the
+        address or the password gives the same answers when it runs again."""
         name = normalize_email(email) or email
         user_id = self.people.get(name)
         if user_id is None and self.user(email) is None:
-            client = super().person(email, password, verified)
+            client = super().person(email, password, verified, two_factor)
             self.people[name] = self._user_id(email)
             return client
         if user_id is not None:
             self._restore(user_id, email, password, verified)
+            if two_factor:
+                self.secrets[name] = self.enable_two_factor(user_id)
         client = self.client()
         self.login(client, email, password)
         return client
@@ -234,7 +243,7 @@ class NotebookLab(Lab):
         """Every API route that needs a session or a key, the guards in front of it sorted into
         the three questions of the pattern, and which exercise file wrote it."""
         files = {e.file.removesuffix(".py"): self.impl.shown(e) for e in load_course().exercises}
-        rows = []
+        rows: list[list[str]] = []
         for route in _api_routes(self.app.app.routes):
             found = _guards(route.dependant)
             if not found or route.path.startswith("/dev"):

@@ -81,11 +81,18 @@ class Run:
 AgainPlan = Callable[[Any], list[list[int]]]
 
 
-def run(path: Path, impl: str, timeout: int = 120, again: AgainPlan | None = None) -> Run:
+def run(
+    path: Path,
+    impl: str,
+    timeout: int = 120,
+    again: AgainPlan | None = None,
+    kit_root: Path | None = None,
+) -> Run:
     """Execute ``path`` in a new ``python3`` kernel started in the notebook's folder, with
     ``STEPUP_IMPL=impl``, as CI and a student on a fresh machine would. Then, in the same
     kernel, run the groups of cells ``again`` names a second time, as a student does after an
-    edit (the notebook keeps the outputs of the first run)."""
+    edit (the notebook keeps the outputs of the first run). ``kit_root``: a kit other than the
+    installed one."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -99,7 +106,10 @@ def run(path: Path, impl: str, timeout: int = 120, again: AgainPlan | None = Non
         resources={"metadata": {"path": str(path.parent)}},
     )
     error = None
-    with client.setup_kernel(env=os.environ | {ENV_VAR: impl}):
+    env = os.environ | {ENV_VAR: impl}
+    if kit_root is not None:  # a copy of the kit: its own code and manifest, not the installed
+        env |= {"STEPUP_KIT_ROOT": str(kit_root), "PYTHONPATH": str(kit_root)}
+    with client.setup_kernel(env=env):
         began = time.perf_counter()
         try:
             for index, cell in enumerate(notebook.cells):

@@ -1,6 +1,7 @@
 """``stepup check``: the student's view of the graded tests, ending with the next step."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 
@@ -79,7 +80,10 @@ def print_report(
     exercise_ids: Sequence[str] | None = None,
 ) -> None:
     console = console or Console(highlight=False)
-    say = lambda text, **kw: console.print(text, soft_wrap=True, **kw)  # noqa: E731
+
+    def say(text: str, **style: Any) -> None:
+        console.print(text, soft_wrap=True, **style)
+
     for exercise in course.exercises:
         if exercise_ids and exercise.id not in exercise_ids:
             continue

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from course_kit.console import confinement_setting, fail
+from course_kit.manifest import Limits
 
 teach = typer.Typer(help="The instructor's commands: grade, publish, author.", no_args_is_help=True)
 
@@ -23,7 +24,7 @@ Overall = Annotated[float | None, typer.Option(help="seconds per submission")]
 Memory = Annotated[int | None, typer.Option(help="memory of one submission, in MiB")]
 
 
-def _limits(per_test_timeout: float | None, overall: float | None, memory: int | None):
+def _limits(per_test_timeout: float | None, overall: float | None, memory: int | None) -> Limits:
     from course_kit.manifest import load_course
 
     confinement_setting()
@@ -169,3 +170,54 @@ def stubs(
     typer.echo(
         f"Written and pinned: {', '.join(changed)}" if changed else "The stubs were current."
     )
+
+
+@teach.command()
+def new(
+    title: Annotated[str, typer.Argument(help='e.g. "Step-up on turning off two-factor"')],
+    name: Annotated[str, typer.Option(help="the file name's part after the id: turn_off_2fa")],
+    tasks: Annotated[int, typer.Option(help="how many tasks")] = 3,
+    router: Annotated[bool, typer.Option(help="the tasks are routes of the app")] = False,
+) -> None:
+    """Scaffold the next exercise: solution, stub, graded tests, notebook, manifest entry."""
+    from course_kit.kit import KIT_ROOT, KitError
+    from course_kit.teach.author.scaffold import new_exercise
+
+    try:
+        written = new_exercise(title, name, tasks, router)
+    except KitError as exc:
+        fail(str(exc))
+    for path in written:
+        typer.echo(f"  wrote {path.relative_to(KIT_ROOT)}")
+    typer.echo(
+        "Next: write the solution (its markers make the stub: stepup teach stubs), the tests,"
+        " the notebook and the hints in course.toml; replace every TODO(author); then run"
+        " stepup teach verify. docs/authoring.md walks through it."
+    )
+
+
+@teach.command()
+def verify(
+    exercise: Annotated[str, typer.Argument(help="the exercise, e.g. ex06")],
+    jobs: Annotated[int, typer.Option(help="checks run at once")] = 2,
+) -> None:
+    """Everything CI proves of one exercise: stub, both directions, tasks in order, mutants,
+    notebook, release. Exits 1 when a check fails."""
+    from course_kit.kit import KitError
+    from course_kit.manifest import load_course
+    from course_kit.teach.author.verify import verify as run_checks
+
+    try:
+        exercise_id = load_course().exercise(exercise).id
+        findings = run_checks(exercise_id, jobs=jobs)
+    except KitError as exc:
+        fail(str(exc))
+    for finding in findings:
+        mark = typer.style("✓", fg="green") if finding.ok else typer.style("✗", fg="red")
+        typer.echo(f"{mark} {finding.check}  ({finding.seconds:.1f} s)")
+        for problem in finding.problems:
+            typer.echo(f"    {problem}")
+    failed = sum(not f.ok for f in findings)
+    typer.echo(f"{exercise_id}: {len(findings) - failed}/{len(findings)} checks hold")
+    if failed:
+        raise typer.Exit(1)

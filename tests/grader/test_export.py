@@ -69,7 +69,7 @@ def test_a_kit_whose_stub_leaks_an_answer_is_refused(tmp_path: Path) -> None:
         shutil.copy(KIT_ROOT / part, kit / part)
     stub = kit / "exercises" / "ex02_api_keys.py"
     solved = (kit / "solutions" / "ex02_api_keys.py").read_text()
-    stub.write_text(solved.replace("# task 2: keep only", "# keep only"))  # not a byte copy
+    stub.write_text(solved.replace("# Keep only the hash", "# keep only the hash"))  # not a copy
 
     with pytest.raises(KitError, match=r"exercises/ex02_api_keys\.py: the code of solutions"):
         export_gradescope(tmp_path / "autograder.zip", kit)

@@ -2,6 +2,7 @@
 check catches a bundle that leaks solutions, hidden tests or notebook outputs."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from course_kit.kit import KIT_ROOT, KitError
 from course_kit.manifest import load_course
-from course_kit.teach.publish.release import build_bundle, check_tree
+from course_kit.teach.publish.release import build_bundle, check_tree, dead_links
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,42 @@ def test_the_bundle_has_what_students_need(bundle: Path) -> None:
 def test_the_bundle_has_no_answers(bundle: Path) -> None:
     names = [p.relative_to(bundle).as_posix() for p in bundle.rglob("*")]
     assert not [n for n in names if n.startswith(("solutions", "tests/graded/hidden", ".git/"))]
-    assert not [n for n in names if n.startswith(("tests/meta", "tests/grader", "docs/"))]
+    assert not [n for n in names if n.startswith(("tests/meta", "tests/grader"))]
+    instructors = {"docs/instructors.md", "docs/authoring.md", "docs/performance.md"}
+    assert not instructors & set(names)
     assert check_tree(bundle) == []
+
+
+def test_the_bundle_is_the_students(bundle: Path) -> None:
+    """Its README is the student's half, every relative link in it resolves inside the bundle,
+    and neither its Makefile nor its `stepup` offers an instructor's command."""
+    readme = (bundle / "README.md").read_text()
+    assert "make lab" in readme and "make check" in readme
+    assert "instructor" not in readme.lower().replace("your instructor", "")
+    assert dead_links(bundle) == []
+    assert (bundle / "docs" / "reference-app.md").is_file()  # the endpoints students need
+    makefile = (bundle / "Makefile").read_text()
+    assert "lab:" in makefile and "check:" in makefile
+    for target in ("test:", "release:", "autograder:", "bench:", "fuzz:"):
+        assert target not in makefile, target
+    run = subprocess.run(
+        [sys.executable, "-m", "course_kit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(bundle), "STEPUP_KIT_ROOT": str(bundle)},
+        cwd=bundle,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "check" in run.stdout and "hint" in run.stdout
+    assert "teach" not in run.stdout, run.stdout
+
+
+def test_a_dead_link_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("[ok](docs/a.md) [gone](docs/b.md#x) [web](https://x)")
+    (tmp_path / "docs" / "a.md").write_text("[back](../README.md) [lost](images/none.png)")
+    assert dead_links(tmp_path) == ["README.md: docs/b.md", "docs/a.md: images/none.png"]
 
 
 def copy_of(bundle: Path, tmp_path: Path) -> Path:

@@ -1,20 +1,20 @@
 """The graded tests can fail for the right reason: solutions earn every point, untouched stubs
-earn none, and each buggy variant (mutants.toml) loses exactly the tasks it breaks."""
+earn none, each buggy variant (mutants.toml) loses exactly the tasks it breaks, and tasks can
+be passed in order."""
 
-import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import Score, score
-from course_kit.kit import AUTOGRADER_PARTS, KIT_ROOT
-from course_kit.manifest import Course, load_course
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import Course, Exercise, load_course
+from course_kit.teach.author.mutants import Mutant, load_mutants, mutant_kit
+from course_kit.teach.author.verify import in_order
 
 COURSE = load_course()
-MUTANTS = tomllib.loads((Path(__file__).parent / "mutants.toml").read_text())["mutant"]
-KIT_PARTS = (*AUTOGRADER_PARTS, "solutions")  # what grading needs, and the code to mutate
+MUTANTS = load_mutants(KIT_ROOT)
 
 
 def graded(
@@ -47,31 +47,23 @@ def test_untouched_stubs_earn_nothing() -> None:
     assert all(t.first_failure is not None for t in result.tasks)
 
 
-def make_mutant_kit(mutant: dict, root: Path) -> Path:
-    for part in KIT_PARTS:
-        source = KIT_ROOT / part
-        (root / part).parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, root / part)
-    target = root / mutant["file"]
-    text = target.read_text(encoding="utf-8")
-    assert text.count(mutant["old"]) == 1, f"{mutant['name']}: the text to mutate is not unique"
-    text = text.replace(mutant["old"], mutant["new"])
-    if "extra" in mutant:
-        assert text.count(mutant["extra"][0]) == 1, f"{mutant['name']}: extra text not found"
-        text = text.replace(*mutant["extra"])
-    target.write_text(text, encoding="utf-8")
-    return root
-
-
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m["name"] for m in MUTANTS])
-def test_buggy_variant_loses_the_task_it_breaks(mutant: dict, tmp_path: Path) -> None:
-    kit = make_mutant_kit(mutant, tmp_path)
-    exercise_ids = sorted({key.split("/")[0] for key in mutant["breaks"]})
-    result, output = graded(kit / "solutions", exercise_ids, load_course(kit))
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_buggy_variant_loses_the_task_it_breaks(mutant: Mutant, tmp_path: Path) -> None:
+    kit = mutant_kit(mutant, KIT_ROOT, tmp_path)
+    result, output = graded(kit / "solutions", mutant.exercises, load_course(kit))
     lost = {t.task.key for t in result.tasks if not t.passed}
-    assert lost == set(mutant["breaks"]), (
-        f"{mutant['name']}: lost {sorted(lost)}, expected {mutant['breaks']}\n{output[-2000:]}"
+    assert lost == set(mutant.breaks), (
+        f"{mutant.name}: lost {sorted(lost)}, expected {mutant.breaks}\n{output[-2000:]}"
     )
+
+
+HALF_WAY = [(e, k) for e in COURSE.exercises for k in range(1, len(e.tasks))]
+
+
+@pytest.mark.parametrize(
+    ("exercise", "written"), HALF_WAY, ids=[f"{e.id}-tasks-1-to-{k}" for e, k in HALF_WAY]
+)
+def test_tasks_pass_in_order(exercise: Exercise, written: int) -> None:
+    """With the answers of tasks 1..k written (the stub generated with those kept), exactly
+    tasks 1..k pass: no test needs the code of a later task."""
+    assert in_order(COURSE, exercise, written) == []

@@ -10,14 +10,14 @@ COURSE = load_course()
 
 def test_the_pinned_stubs_are_the_committed_ones() -> None:
     """course.toml pins each stub's bytes: "untouched" is judged against the pin, and a bundle
-    whose stubs differ from it is refused (stepup pin-stubs after a deliberate change)."""
+    whose stubs differ from it is refused (`stepup teach stubs` writes and pins them)."""
     course = COURSE
     stale = [
         e.id
         for e in course.exercises
         if stub_digest((KIT_ROOT / "exercises" / e.file).read_bytes()) != e.stub_sha256
     ]
-    assert stale == [], f"run `stepup pin-stubs`: the pins of {stale} are not the stubs"
+    assert stale == [], f"run `stepup teach stubs`: the pins of {stale} are not the stubs"
 
 
 def graded_tests() -> set[tuple[str, int, str]]:

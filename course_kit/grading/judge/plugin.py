@@ -15,7 +15,7 @@ an overall timeout still leaves the finished ones), then what it learnt about th
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO, Any
 
 import pytest
@@ -128,7 +128,9 @@ def verdict(error: BaseException | None, late: bool, limit: float) -> dict[str, 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Record each test's verdict; a test that ran past its limit is a timeout even if it
     passed; after a hang or a crash the next test gets a fresh process."""
     report = yield
@@ -242,7 +244,7 @@ class Collector:
         record = self.records.get(report.nodeid)
         if record is None or record.get("status", "pass") != "pass":
             return
-        found = dict(report.user_properties).get(VERDICT)
+        found: dict[str, Any] | None = dict(report.user_properties).get(VERDICT)  # type: ignore[assignment]
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
             found = {"status": "skipped", "cause": "not_run", "message": str(reason)}

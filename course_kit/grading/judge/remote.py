@@ -59,8 +59,9 @@ class RemoteLab(Lab):
     def db(self) -> Any:
         raise NotImplementedError("the judge never opens the submission's files: use query()")
 
-    def query(self, sql: str, *params: Any) -> list[Any]:  # type: ignore[override]
-        return self.ask("sql", sql=sql, params=list(params))["rows"]
+    def query(self, sql: str, *params: Any) -> list[Any]:
+        rows: list[Any] = self.ask("sql", sql=sql, params=list(params))["rows"]
+        return rows
 
     def execute(self, sql: str, *params: Any) -> int:
         return int(self.ask("sql", sql=sql, params=list(params))["lastrowid"] or 0)
@@ -111,7 +112,9 @@ class RequestLog:
         self.app = app
         self.seen: list[Seen] = []
 
-    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -130,7 +133,8 @@ class RequestLog:
         async def replay() -> dict[str, Any]:
             nonlocal replayed
             if replayed:
-                return await receive()
+                message: dict[str, Any] = await receive()
+                return message
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
@@ -239,9 +243,9 @@ class Student:
         self.subject.check_usable(self.exercise)
 
     def read(self, *names: str) -> dict[str, Any]:
-        return self.reply(self.subject.command("read", exercise=self.exercise, names=list(names)))[
-            "values"
-        ]
+        reply = self.reply(self.subject.command("read", exercise=self.exercise, names=list(names)))
+        values: dict[str, Any] = reply["values"]
+        return values
 
     def call(self, function: str, *args: Any, response: httpx.Response | None = None) -> Any:
         """``function(response, *args)`` for a response described to the process."""

@@ -116,7 +116,7 @@ class Subject:
         self.private.mkdir(mode=0o700)
         self.log = self.private / "output.log"
         self.uid = Uid() if self.confinement.mode != "none" else None
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.inside: Layout | None = None
         self.buffer = b""
         self.sequence = 0
@@ -196,7 +196,9 @@ class Subject:
             if self.proc is None:
                 self.launch()
             expected = [e for e in self.exercise_ids if e not in self.broken]
-            steps = [(kind, e) for e in expected for kind in ("importing", "imported")]
+            steps: list[tuple[str, str | None]] = [
+                (kind, e) for e in expected for kind in ("importing", "imported")
+            ]
             steps.append(("ready", None))
             importing: str | None = None
             deadline = real_monotonic() + self.limits.startup_timeout

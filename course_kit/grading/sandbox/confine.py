@@ -94,8 +94,8 @@ class Confinement:
                 args += ["--symlink", target, link]
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
-        for folder in python_folders():
-            args += [*_parents(folder), "--ro-bind", str(folder), str(folder)]
+        for python in python_folders():
+            args += [*_parents(python), "--ro-bind", str(python), str(python)]
         args += kit_binds(layout.code, Path("/kit"))
         args += ["--perms", "0755", "--dir", "/submission"]
         args += ["--ro-bind", str(layout.exercises), str(inside.exercises)]

@@ -177,7 +177,9 @@ class Driver:
         while not server.started:
             time.sleep(0.005)
 
-    async def dispatch(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def dispatch(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         wanted = dict(scope.get("headers", [])).get(EXERCISE_HEADER.encode(), b"")
         app = self.apps.get(wanted)
         if app is None:

@@ -58,9 +58,12 @@ def stub_of(solution: str, name: str = "solution", solved: Iterable[int] = ()) -
             if opened is None:
                 raise MarkerError(f"{name}:{number}: END SOLUTION without a BEGIN SOLUTION")
             opened = None
-        elif opened is not None or (one_line := ONE_LINE.search(text)):
+        elif opened is not None:
+            if task in done:  # the answer stays
+                out.append(line)
+        elif one_line := ONE_LINE.search(text):
             if task in done:  # the answer stays, without its marker
-                out.append(text[: one_line.start()] + "\n" if opened is None else line)
+                out.append(text[: one_line.start()] + "\n")
         elif found := STUB.match(text):
             if task not in done:
                 out.append(f"{found.group(1)}{found.group(2) or ''}".rstrip() + "\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from course_kit.grading.engine import run_graded
-from course_kit.grading.outcome import TestResult, score
+from course_kit.grading.outcome import Status, TestResult, score
 from course_kit.grading.sandbox.confine import detect
 from course_kit.manifest import Course, Limits, load_course, stub_digest
 from course_kit.source import free_text, syntax_error
@@ -119,7 +119,7 @@ def grade(
     found = list(outcome.results)
     for test in outcome.listed:
         if test["exercise"] not in runnable:
-            status = "error" if test["exercise"] in broken else "fail"
+            status: Status = "error" if test["exercise"] in broken else "fail"
             found.append(
                 TestResult(
                     **test,  # as the judge listed it, visibility included

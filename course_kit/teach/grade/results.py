@@ -10,14 +10,14 @@ is that share when the whole task passed.
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from course_kit.grading.outcome import Cause, Flag, Score, Status, TestResult, Visibility
 from course_kit.manifest import Course
 
-SCHEMA_ID = "stepup-results/1"
+SCHEMA_ID: Final = "stepup-results/1"
 
 
 class _Model(BaseModel):

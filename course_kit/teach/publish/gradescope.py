@@ -61,13 +61,10 @@ fi
 
 
 def requirements(kit_root: Path) -> str:
-    """The app's dependencies plus pytest: what grading needs, and no Jupyter."""
+    """The kit's dependencies (pytest among them): what grading needs, and no Jupyter."""
     with (kit_root / "pyproject.toml").open("rb") as fh:
         project = tomllib.load(fh)["project"]
-    pytest_spec = next(
-        spec for spec in project["optional-dependencies"]["dev"] if spec.startswith("pytest")
-    )
-    return "\n".join([*project["dependencies"], pytest_spec]) + "\n"
+    return "\n".join(project["dependencies"]) + "\n"
 
 
 def export_gradescope(target: Path, kit_root: Path = KIT_ROOT) -> Path:

@@ -1,15 +1,18 @@
 """``stepup teach release``: the student bundle, and the check that it gives nothing away.
 
-What ships: the app, the exercise stubs, the notebooks (without outputs), the visible graded
-tests, the manifest and the build files. What never ships: ``solutions/``, the hidden tests,
-the maintainers' tests, git history. The check does not trust the file list: it looks for the
+What ships: the app, the student half of the kit (``course_kit`` without ``teach/``), the
+exercise stubs, the notebooks (without outputs), the visible graded tests, the manifest, a
+README and a Makefile of its own (``student/README.md``, ``lab.mk``) and the docs that README
+links to. What never ships: ``solutions/``, the hidden tests, the instructor's commands, the
+maintainers' tests and docs, git history. The check does not trust the file list: it looks for the
 reference answers themselves (any function or assignment of a solution that differs from its
 stub, found in any Python file), for hidden test files by content, and for notebook outputs.
 """
 
 import ast
-import hashlib
 import json
+import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from course_kit.kit import INSTRUCTOR_ONLY, KIT_ROOT, STUDENT_PARTS, KitError
-from course_kit.manifest import load_course
+from course_kit.manifest import load_course, stub_digest
 
 IGNORED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store"}
 
@@ -97,7 +100,7 @@ def _notebook_outputs(data: bytes) -> bool:
 def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = False) -> list[str]:
     """Why ``path`` (a folder or zip) must not go to students; empty when it is clean."""
     hidden_dir = load_course(kit_root).grading.hidden_dir.rstrip("/") + "/"
-    digest = lambda data: hashlib.sha256(data).hexdigest()  # noqa: E731
+    digest = stub_digest  # SHA-256, as the pins
     solution_files = {
         digest(data): rel
         for p, rel in files_of(kit_root, ["solutions"])
@@ -117,7 +120,7 @@ def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = Fal
         if name in pinned and digest(data) != pinned[name]:
             problems.append(
                 f"{name}: not the starting stub pinned in course.toml (edited by hand? restore"
-                " it, or run stepup pin-stubs after a deliberate change)"
+                " it, or run stepup teach stubs after a deliberate change)"
             )
         if "solutions" in parts:
             problems.append(f"{name}: the solutions folder")
@@ -144,20 +147,75 @@ def check_tree(path: Path, kit_root: Path = KIT_ROOT, hidden_allowed: bool = Fal
     return problems
 
 
+STUDENT_FILES = Path(__file__).parent / "student"  # the bundle's own README
+LINK = re.compile(r"\]\(([^)\s]+)\)")  # a Markdown link or image: [text](target)
+
+
+def relative_links(markdown: str) -> list[str]:
+    """The link targets of a Markdown text that are files of the same tree (no scheme, no
+    bare anchor), without their ``#anchor``."""
+    return [
+        target.split("#")[0]
+        for target in LINK.findall(markdown)
+        if not re.match(r"^[a-z][a-z0-9+.-]*:|^#", target)
+    ]
+
+
+def linked_files(root: Path, start: str, text: str) -> set[str]:
+    """Every file of ``root`` that ``text`` (the Markdown file ``start``) links to, following
+    the Markdown files it reaches: what a reader can open from ``start``."""
+    found: set[str] = set()
+    todo = [(start, text)]
+    while todo:
+        name, markdown = todo.pop()
+        for target in relative_links(markdown):
+            path = (PurePosixPath(name).parent / target).as_posix()
+            resolved = os.path.normpath(path)
+            if resolved in found or not (root / resolved).is_file():
+                continue
+            found.add(resolved)
+            if resolved.endswith(".md"):
+                todo.append((resolved, (root / resolved).read_text(encoding="utf-8")))
+    return found
+
+
+def dead_links(tree: Path) -> list[str]:
+    """``file.md: target`` for every relative link of ``tree``'s Markdown that leads nowhere."""
+    return [
+        f"{md.relative_to(tree).as_posix()}: {target}"
+        for md in sorted(tree.rglob("*.md"))
+        for target in relative_links(md.read_text(encoding="utf-8"))
+        if not (md.parent / target).exists()
+    ]
+
+
 def build_bundle(target: Path, kit_root: Path = KIT_ROOT) -> Path:
     """Write the student bundle to ``target`` (a new folder, or a ``.zip``) and check it;
-    KitError (and nothing written) when it would leak."""
+    KitError (and nothing written) when it would leak or a link of its docs leads nowhere.
+
+    Besides the student parts of the kit: its own README (the student's half of the story),
+    ``lab.mk`` as its Makefile (no maintainers' or instructor's targets), and the docs that
+    README links to."""
     if target.exists() and (target.is_file() or any(target.iterdir())):
         raise KitError(f"{target} already exists and is not empty")
     hidden = load_course(kit_root).grading.hidden_dir
+    readme = (STUDENT_FILES / "README.md").read_text(encoding="utf-8")
     staging = Path(tempfile.mkdtemp(prefix="stepup-release-"))
     try:
         for path, relative in files_of(kit_root, STUDENT_PARTS, [hidden, *INSTRUCTOR_ONLY]):
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, staging / relative)
+        for relative in sorted(linked_files(kit_root, "README.md", readme)):
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(kit_root / relative, staging / relative)
+        (staging / "README.md").write_text(readme, encoding="utf-8")
+        shutil.copy2(kit_root / "lab.mk", staging / "Makefile")
+        shutil.copy2(kit_root / ".gitignore", staging / ".gitignore")
         problems = check_tree(staging, kit_root)
         if problems:
             raise KitError("the bundle would leak: " + "; ".join(problems))
+        if dead := dead_links(staging):
+            raise KitError("links in the bundle lead nowhere: " + "; ".join(dead))
         if target.suffix == ".zip":
             target.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
