@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from grader_helpers import FAST, as_json, exercise, statuses, submission, validate_outputs
 
+from course_kit.grading.sandbox import cgroups
 from course_kit.grading.sandbox.confine import detect
 from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.adapters import write_all
@@ -49,11 +50,14 @@ def prepare(name: str, root: Path) -> Path:
     if "derive" in case:
         derive = case["derive"]
         text = (KIT_ROOT / derive["file"]).read_text()
-        assert text.count(derive["old"]) == 1, f"{name}: the text to replace is not unique"
+        for old, new in [
+            (derive["old"], derive["new"]),
+            *([derive["extra"]] if "extra" in derive else []),
+        ]:
+            assert text.count(old) == 1, f"{name}: the text to replace is not unique: {old!r}"
+            text = text.replace(old, new)
         (target / "exercises").mkdir(exist_ok=True)
-        (target / "exercises" / Path(derive["file"]).name).write_text(
-            text.replace(derive["old"], derive["new"])
-        )
+        (target / "exercises" / Path(derive["file"]).name).write_text(text)
     return target
 
 
@@ -79,7 +83,9 @@ def grade_case(folder: Path, outdir: Path) -> tuple[dict[str, Any], float]:
 
 
 CONFINEMENT = detect().mode
-RUNNABLE = [n for n in CASES if case_of(n).get("requires", CONFINEMENT) == CONFINEMENT]
+HAS_CGROUPS = cgroups.available()
+OFFERED = {CONFINEMENT} | ({"cgroups"} if HAS_CGROUPS else set())
+RUNNABLE = [n for n in CASES if case_of(n).get("requires", CONFINEMENT) in OFFERED]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +119,7 @@ def test_confinement_is_there_in_ci() -> None:
         skipped = sorted(set(CASES) - set(RUNNABLE))
         pytest.skip(f"checked in CI only; here {CONFINEMENT!r}, cases not run: {skipped}")
     assert CONFINEMENT == "bwrap", "CI must grade under bubblewrap: .ci/run installs it"
+    assert HAS_CGROUPS, "CI must grade in control groups: it runs as root with cgroups"
     assert RUNNABLE == CASES
 
 
@@ -158,6 +165,12 @@ def test_the_corpus_covers_the_issue_list() -> None:
         "forge_channel",
         "symlink_db",
         "surrogate_message",
+        "modal_loop",
+        "trickle",
+        "huge_answer",
+        "huge_post",
+        "fork_memory",
+        "flood_questions",
     }
     assert wanted <= set(CASES)
 
@@ -183,3 +196,8 @@ def test_hostile_submission_is_graded_fairly(name: str, graded: dict) -> None:
             assert any(expected["message"] in t for t in texts), texts[:3]
     for honest in case.get("honest", []):
         assert exercise(found, honest)["score"] == exercise(found, honest)["max_score"]
+    if HAS_CGROUPS and any(t["status"] == "pass" for t in found["tests"]):
+        # the grading processes, all of them, stayed within the judges' and submission's budgets
+        (note,) = [n for n in found["notes"] if n.startswith("memory: ")]
+        peak, budget = map(int, re.findall(r"(\d+) MiB", note))
+        assert peak <= budget, note

@@ -25,6 +25,8 @@ from course_kit.people import ORIGIN  # the origin of every app on both ends of 
 EXERCISE_HEADER = "x-stepup-exercise"  # which exercise's app a request is for
 CRASH_HEADER = "x-stepup-error"  # on a 500: the student's exception, as Raised.to_header()
 MAX_LINE = 1 << 20  # the longest control message either side reads
+MAX_QUESTIONS = 100  # the dialog's questions in one call: more is a loop
+MAX_BODY = 4 << 20  # the largest HTTP body the judge reads from the student's app
 OPS = (
     "reset",
     "tick",
