@@ -193,6 +193,7 @@ def test_a_forbidden_action_shows_an_error_and_no_dialog(
 
     expect(org.locator(".status")).to_have_text(
         "Forbidden: only owners and admins can manage this organization's API keys."
+        " Nothing was changed."
     )
     assert dialog_opens(page) == 0
     assert live.query("SELECT COUNT(*) FROM api_keys WHERE org_id = ?", org_id)[0][0] == 0
@@ -273,7 +274,9 @@ def test_the_pill_follows_every_confirmation(page: Page, live: Lab, new_email: N
     closed()
     change_email(page, taken)  # confirmed, then the retried PUT fails with 409
     confirm_with_password(page)
-    expect(page.locator("#email-card [data-status]")).to_have_text("Email already in use")
+    expect(page.locator("#email-card [data-status]")).to_have_text(
+        "Email already in use. Nothing was changed."
+    )
     pill_says_confirmed(page)
     # The countdown changes every second: not a live region, or it would be read out every
     # second. The hidden status line says only that the window opened.
