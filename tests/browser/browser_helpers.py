@@ -73,6 +73,16 @@ def dialog(page: Page) -> Locator:
     return page.get_by_role("dialog", name="Confirm your identity")
 
 
+def change_email(page: Page, email: str) -> None:
+    page.get_by_label("New email address").fill(email)
+    page.get_by_role("button", name="Change email").click()
+
+
+def confirm_with_password(page: Page, password: str = PASSWORD) -> None:
+    dialog(page).get_by_label("Your password").fill(password)
+    dialog(page).get_by_role("button", name="Confirm").click()
+
+
 def dialog_opens(page: Page) -> int:
     return int(page.evaluate("window.__dialogOpens"))
 

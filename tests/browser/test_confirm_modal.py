@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from browser_helpers import (
-    PASSWORD,
+    change_email,
+    confirm_with_password,
     confirmed_method,
     dialog,
     dialog_opens,
@@ -25,16 +26,6 @@ from course_app.testing import Lab, path_of
 pytestmark = pytest.mark.browser
 
 NewEmail = Callable[[str], str]
-
-
-def change_email(page: Page, email: str) -> None:
-    page.get_by_label("New email address").fill(email)
-    page.get_by_role("button", name="Change email").click()
-
-
-def confirm_with_password(page: Page, password: str = PASSWORD) -> None:
-    dialog(page).get_by_label("Your password").fill(password)
-    dialog(page).get_by_role("button", name="Confirm").click()
 
 
 def test_changing_the_email_asks_once_then_applies_the_change(
