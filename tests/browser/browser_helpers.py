@@ -1,6 +1,7 @@
 """Helpers for the browser tests (imported by name: pytest puts this folder on ``sys.path``)."""
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,6 +68,16 @@ def with_totp(lab: Lab, email: str) -> "TotpDevice":
     assert r.status_code == 200, r.text
     assert client.post("/auth/logout").status_code == 204
     return device
+
+
+def until(page: Page, condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Wait for a state the test process sees (a held request, a browser dialog): Playwright
+    delivers its events while the page is asked something, so ask it, briefly, until then."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"waited {seconds} s for {what}")
 
 
 def dialog(page: Page) -> Locator:

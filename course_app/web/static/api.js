@@ -7,7 +7,7 @@
 // server (ApiError: nothing was changed), Cancelled (nothing was changed), or Unsure (the
 // answer never came, so nobody can tell: try again).
 import { confirmIdentity } from "./confirm.js";
-import { send, toSignIn } from "./http.js";
+import { sendSession as send, toSignIn } from "./http.js";
 import { tell } from "./tabs.js";
 import { sentence } from "./words.js";
 

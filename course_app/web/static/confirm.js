@@ -8,7 +8,7 @@
 // answer that arrives late never touches the dialog again, which may already be asking for
 // the next action.
 import { trapFocus } from "./focus-trap.js";
-import { send, toSignIn } from "./http.js";
+import { sendSession as send, toSignIn } from "./http.js";
 import { FIELDS, TRANSPORT, failureMessage, preferred, rememberMethod, usable } from "./methods.js";
 import { hear, tell } from "./tabs.js";
 import { getPasskey } from "./webauthn.js";
@@ -156,12 +156,14 @@ function ask(challenge, purpose, carried) {
     resolve(answer);
   };
   // The person cancelled while the server was checking: the action stays cancelled, but what
-  // the server did still holds. A confirmation opened the window (the pill says so); a
-  // lockout signed the session out.
+  // the server did still holds. A confirmation opened the window (the pill says so, and a
+  // dialog opened since for another action has nothing left to ask); a lockout signed the
+  // session out.
   const afterwards = (answer, used) => {
     if (answer.ok) {
       rememberMethod(used);
       announce(answer.data || {}, true);
+      open?.confirmedElsewhere();
     } else if (answer.data?.code === "session_revoked") {
       tell("signed-out");
       toSignIn("locked");

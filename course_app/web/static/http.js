@@ -36,6 +36,16 @@ export async function send(method, url, body) {
   }
 }
 
+/** send(), and once more if another tab rotated the session cookie while the request was
+ * on its way (confirming and changing the password do): the server refused it untouched
+ * with a 401, and the session, which all tabs share, lives on. */
+export async function sendSession(method, url, body) {
+  const answer = await send(method, url, body);
+  if (answer.status !== 401 || answer.data?.code !== "not_authenticated") return answer;
+  const alive = await send("GET", "/me");
+  return alive.ok ? send(method, url, body) : answer;
+}
+
 /** Our server answers JSON (or nothing, for 204). Anything else, and any 5xx, is a failure
  * whose text is never shown: a proxy's HTML page is not a message for people. */
 function read(status, type, text) {
