@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from course_app.clock import to_iso, utcnow
 from course_app.security.totp import code_at
@@ -78,6 +78,13 @@ def until(page: Page, condition: Callable[[], bool], what: str, seconds: float =
             return
         page.wait_for_timeout(20)
     raise AssertionError(f"waited {seconds} s for {what}")
+
+
+def hold(page: Page, pattern: str) -> list[Route]:
+    """Hold every request to ``pattern`` until the test lets it go (``route.continue_()``)."""
+    held: list[Route] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
 
 
 def dialog(page: Page) -> Locator:

@@ -13,6 +13,7 @@ from browser_helpers import (
     dialog,
     dialog_opens,
     expire_window,
+    hold,
     signed_in,
     until,
 )
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.browser
 NewEmail = Callable[[str], str]
 EMAIL_STATUS = "#email-card [data-status]"
 UNREACHABLE = "Could not reach the server. Check your connection, then try again."
-
-
-def hold(page: Page, pattern: str) -> list[Route]:
-    """Hold every request to ``pattern`` until the test lets it go (``route.continue_()``)."""
-    held: list[Route] = []
-    page.route(pattern, lambda route: held.append(route))
-    return held
 
 
 def test_escape_while_checking_leaves_no_dead_dialog(

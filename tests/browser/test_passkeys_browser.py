@@ -15,7 +15,7 @@ from browser_helpers import (
     screenshot,
     signed_in,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from course_app.testing import Lab
 
@@ -24,11 +24,12 @@ pytestmark = pytest.mark.browser
 NewEmail = Callable[[str], str]
 
 
-def virtual_authenticator(page: Page) -> Any:
-    """A platform authenticator that verifies the user (as a fingerprint or PIN would)."""
+def virtual_authenticator(page: Page) -> tuple[Any, str]:
+    """A platform authenticator that verifies the user (as a fingerprint or PIN would): the
+    DevTools session that drives it, and its id."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
-    cdp.send(
+    added = cdp.send(
         "WebAuthn.addVirtualAuthenticator",
         {
             "options": {
@@ -41,7 +42,7 @@ def virtual_authenticator(page: Page) -> Any:
             }
         },
     )
-    return cdp
+    return cdp, added["authenticatorId"]
 
 
 def add_passkey(page: Page, name: str) -> None:
@@ -132,3 +133,46 @@ def test_confirming_with_a_passkey_and_going_passkey_only(
     assert confirmed_method(live, changed) == "passkey"
     assert dialog_opens(page) == 2
     pill_says_confirmed(page)
+
+
+def use_passkey_instead(page: Page) -> None:
+    dialog(page).get_by_role("button", name="Use another method").click()
+    page.locator("#confirm-methods").get_by_label("Passkey").check()
+    dialog(page).get_by_role("button", name="Use passkey").click()
+
+
+def test_a_passkey_missing_from_this_device_says_so(
+    page: Page, browser: Browser, live: Lab, new_email: NewEmail
+) -> None:
+    """Browsers refuse "no passkey here" and "prompt closed" alike (NotAllowedError). A
+    browser that never made or used any of the account's passkeys says the likely cause."""
+    email = new_email("two.devices")
+    live.person(email)
+    cdp, laptop = virtual_authenticator(page)
+    signed_in(page, email)
+    add_passkey(page, "Laptop")
+
+    elsewhere = browser.new_context(base_url=live.settings.origin)
+    try:
+        phone = elsewhere.new_page()
+        virtual_authenticator(phone)  # an authenticator of its own, without the passkey
+        signed_in(phone, email)
+        phone.get_by_label("New email address").fill(new_email("two.devices.new"))
+        phone.get_by_role("button", name="Change email").click()
+        use_passkey_instead(phone)
+        expect(dialog(phone).get_by_role("alert")).to_have_text(
+            "None of your passkeys is saved on this device. Use the device or security key"
+            " you added it on, or another way."
+        )
+    finally:
+        elsewhere.close()
+
+    # The laptop made it, so its refusal is the prompt's (here: the key was wiped from it).
+    cdp.send("WebAuthn.clearCredentials", {"authenticatorId": laptop})
+    expire_window(live, email)
+    page.get_by_label("New email address").fill(new_email("two.devices.other"))
+    page.get_by_role("button", name="Change email").click()
+    use_passkey_instead(page)
+    expect(dialog(page).get_by_role("alert")).to_have_text(
+        "The passkey prompt was closed or timed out."
+    )
