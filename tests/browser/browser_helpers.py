@@ -27,6 +27,13 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
+def arrived(page: Page, url: str) -> None:
+    """The browser went to ``url`` by itself (a link, a script) and ran the page's scripts:
+    a click before then meets a button with nothing behind it yet."""
+    expect(page).to_have_url(url)
+    page.wait_for_load_state("domcontentloaded")
+
+
 def account_loaded(page: Page, email: str) -> None:
     """The account page of ``email``, its script run and its state loaded (the pill is
     filled from GET /me): a click before that would meet a form with no script behind it."""

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from browser_helpers import (
     PASSWORD,
+    account_loaded,
+    arrived,
     confirm_with_password,
     dialog,
     dialog_opens,
@@ -108,7 +110,7 @@ def test_accepting_an_invitation_from_the_mail_link(
     expect(mail).to_have_count(1)
     expect(mail).to_contain_text(dave)
     mail.get_by_role("button", name="Open link").click()
-    expect(page).to_have_url("/signin?next=%2Finvitations")  # sign in first, then come back
+    arrived(page, "/signin?next=%2Finvitations")  # sign in first, then come back
     sign_in_form = page.locator("#password-form")
     sign_in_form.get_by_label("Email").fill(dave)
     sign_in_form.get_by_label("Password").fill(PASSWORD)
@@ -171,6 +173,6 @@ def test_what_an_admin_and_a_member_may_not_do(page: Page, live: Lab, new_email:
     expect(page.locator("#invite-card")).to_be_hidden()
     page.get_by_role("button", name="Leave the organization").click()
     confirm_with_password(page)
-    expect(page).to_have_url("/account")
+    account_loaded(page, bob)
     expect(page.get_by_role("article", name="Acme")).to_have_count(0)
     assert role_of(live, org_id, bob) is None

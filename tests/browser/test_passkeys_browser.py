@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from browser_helpers import (
     PASSWORD,
+    arrived,
     confirmed_method,
     dialog,
     dialog_opens,
@@ -76,7 +77,7 @@ def test_adding_a_passkey_then_signing_in_with_it(
     screenshot(page, "account.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url("/signin?signed_out=1")
+    arrived(page, "/signin?signed_out=1")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).to_have_url("/account")
     expect(page.locator("#nav-email")).to_have_text(email)
