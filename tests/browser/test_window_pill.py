@@ -4,7 +4,8 @@ changes nothing), and closes on the server's rule, tested on both sides of the b
 both clocks moved by the test: the server's (freezegun) and the page's (Playwright). Other
 tabs follow a confirmation, a change and a sign-out; the wording counts right."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,16 +16,29 @@ from browser_helpers import (
     dialog_opens,
     signed_in,
 )
+from freezegun import freeze_time
+from freezegun.api import FrozenDateTimeFactory
 from playwright.sync_api import Page, expect
 
 from course_app.clock import utcnow
 from course_app.testing import PASSWORD, Lab
-from course_app.timetravel import frozen_clock
+from course_app.timetravel import IGNORE
 
 pytestmark = pytest.mark.browser
 
 NewEmail = Callable[[str], str]
 CLOSED = "Sensitive actions will ask you to confirm"
+
+
+@contextmanager
+def server_clock() -> Iterator[FrozenDateTimeFactory]:
+    """The live server's clock, frozen at now while the test moves it (as
+    ``course_app.timetravel.frozen_clock`` freezes it, real asyncio included). The server's
+    event loop runs in a thread of its own and reads the clock at any moment: asyncio and
+    uvicorn keep the real one, or a timer set in the instant the freeze begins would lie in
+    a fake future and never fire (the server would then not stop)."""
+    with freeze_time(utcnow(), real_asyncio=True, ignore=[*IGNORE, "asyncio", "uvicorn"]) as clock:
+        yield clock
 
 
 def test_the_pill_closes_when_the_server_stops_accepting(
@@ -39,7 +53,7 @@ def test_the_pill_closes_when_the_server_stops_accepting(
     page.clock.install(time=slow)
     page.clock.pause_at(slow)  # the page's time moves only when the test moves it
     pill, heard = page.locator("#window-status"), page.locator("#window-announce")
-    with frozen_clock(utcnow()) as server:
+    with server_clock() as server:
         signed_in(page, email)
         expect(pill).to_have_text(CLOSED)
         change_email(page, new_email("tick.a"))
