@@ -49,7 +49,7 @@ def test_an_owner_invites_changes_a_role_and_removes_someone(
     expect(page).to_have_url(f"/organizations/{org_id}/members")
     expect(page.get_by_role("heading", level=1)).to_have_text("Members of Acme")
     expect(page.locator("#org-role")).to_have_text("You're an owner of Acme.")
-    expect(page.locator("#members-count")).to_have_text("2 members")
+    expect(page.locator("#members-count")).to_have_text("Acme has 2 members.")
     members = page.get_by_role("list", name="Members")
     expect(members.locator(".item-title")).to_have_text([f"{alice}You", bob])
     expect(members.locator(".item-meta")).to_have_text(["Role: owner", "Role: member"])
@@ -88,6 +88,7 @@ def test_an_owner_invites_changes_a_role_and_removes_someone(
     confirm_with_password(page)
     expect(status).to_have_text(f"{bob} was removed from Acme.")
     expect(members.get_by_role("listitem")).to_have_count(1)
+    expect(page.locator("#members-count")).to_have_text("Acme has 1 member.")
     assert role_of(live, org_id, bob) is None
     assert dialog_opens(page) == 2
 

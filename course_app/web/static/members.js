@@ -114,7 +114,7 @@ async function loadMembers() {
   const { members, invitations } = await api("GET", `/orgs/${orgId}/members`).catch((error) =>
     Promise.reject(reword(error, "forbidden", NOT_ALLOWED())),
   );
-  $("#members-count").textContent = plural(members.length, "member");
+  $("#members-count").textContent = `${org.name} has ${plural(members.length, "member")}.`;
   list.replaceChildren(...members.map(memberItem));
   $("#invitation-list").replaceChildren(...invitations.map(invitationItem));
   if (!invitations.length) $("#invitation-list").append(h("li", { class: "item empty" }, "No pending invitations."));
