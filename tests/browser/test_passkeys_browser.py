@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from browser_helpers import (
     PASSWORD,
+    OpenPage,
     arrived,
+    change_email,
     confirmed_method,
     dialog,
     dialog_opens,
@@ -16,7 +18,7 @@ from browser_helpers import (
     screenshot,
     signed_in,
 )
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from course_app.testing import Lab
 
@@ -136,14 +138,17 @@ def test_confirming_with_a_passkey_and_going_passkey_only(
     pill_says_confirmed(page)
 
 
-def use_passkey_instead(page: Page) -> None:
+def passkey_refusal(page: Page, address: str) -> Locator:
+    """Change the email to ``address``, choose the passkey in the dialog: its error line."""
+    change_email(page, address)
     dialog(page).get_by_role("button", name="Use another method").click()
     page.locator("#confirm-methods").get_by_label("Passkey").check()
     dialog(page).get_by_role("button", name="Use passkey").click()
+    return dialog(page).get_by_role("alert")
 
 
 def test_a_passkey_missing_from_this_device_says_so(
-    page: Page, browser: Browser, live: Lab, new_email: NewEmail
+    page: Page, open_page: OpenPage, live: Lab, new_email: NewEmail
 ) -> None:
     """Browsers refuse "no passkey here" and "prompt closed" alike (NotAllowedError). A
     browser that never made or used any of the account's passkeys says the likely cause."""
@@ -153,27 +158,17 @@ def test_a_passkey_missing_from_this_device_says_so(
     signed_in(page, email)
     add_passkey(page, "Laptop")
 
-    elsewhere = browser.new_context(base_url=live.settings.origin)
-    try:
-        phone = elsewhere.new_page()
-        virtual_authenticator(phone)  # an authenticator of its own, without the passkey
-        signed_in(phone, email)
-        phone.get_by_label("New email address").fill(new_email("two.devices.new"))
-        phone.get_by_role("button", name="Change email").click()
-        use_passkey_instead(phone)
-        expect(dialog(phone).get_by_role("alert")).to_have_text(
-            "None of your passkeys is saved on this device. Use the device or security key"
-            " you added it on, or another way."
-        )
-    finally:
-        elsewhere.close()
+    phone = open_page(1100, 900)  # another device: a profile and an authenticator of its own
+    virtual_authenticator(phone)
+    signed_in(phone, email)
+    expect(passkey_refusal(phone, new_email("two.devices.new"))).to_have_text(
+        "None of your passkeys is saved on this device. Use the device or security key"
+        " you added it on, or another way."
+    )
 
     # The laptop made it, so its refusal is the prompt's (here: the key was wiped from it).
     cdp.send("WebAuthn.clearCredentials", {"authenticatorId": laptop})
     expire_window(live, email)
-    page.get_by_label("New email address").fill(new_email("two.devices.other"))
-    page.get_by_role("button", name="Change email").click()
-    use_passkey_instead(page)
-    expect(dialog(page).get_by_role("alert")).to_have_text(
+    expect(passkey_refusal(page, new_email("two.devices.other"))).to_have_text(
         "The passkey prompt was closed or timed out."
     )
