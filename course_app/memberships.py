@@ -83,10 +83,16 @@ def _email_of(db: sqlite3.Connection, user_id: int) -> str:
 
 
 def invite(
-    db: sqlite3.Connection, audit: Audit, manager: Membership, email: str, role: str
+    db: sqlite3.Connection,
+    audit: Audit,
+    manager: Membership,
+    email: str,
+    role: str,
+    link: str | None = None,
 ) -> dict[str, Any]:
-    """Record (or renew) an invitation and mail it. The answer is the same whether or not an
-    account uses ``email``: inviting is no way to find out who has an account."""
+    """Record (or renew) an invitation and mail it, with ``link`` to the page where it is
+    answered. The answer is the same whether or not an account uses ``email``: inviting is
+    no way to find out who has an account."""
     if role == "owner" and manager.role != "owner":
         raise ApiError(403, "Only an owner can make someone an owner", "forbidden")
     already = db.execute(
@@ -117,8 +123,9 @@ def invite(
         email,
         f"You are invited to join an organization as {role}",
         f"{inviter} invited this address to the organization {name} as {role}. Sign in (or"
-        " sign up) with this address, verify it, and accept or decline the invitation on your"
-        " account page within 7 days. If you do not know them, ignore this mail.",
+        " sign up) with this address, verify it, and accept or decline the invitation at the"
+        " link below within 7 days. If you do not know them, ignore this mail.",
+        link,
     )
     _announce(
         db,

@@ -17,7 +17,7 @@ from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
 from course_app.schemas import SecondFactor, TotpCode
 from course_app.security import totp
-from course_app.security.recency import is_recent, window_ends
+from course_app.security.recency import is_recent, seconds_left, window_ends
 from course_app.security.tokens import hash_token, new_recovery_codes
 
 router = APIRouter(tags=["me"])
@@ -37,6 +37,7 @@ def me(user: CurrentUser, session: CurrentSession, db: DB, settings: SettingsDep
         "reauth": {
             "recent": recent,
             "expires_at": to_iso(ends) if recent and ends else None,
+            "expires_in": seconds_left(session.confirmed_at, now, settings.reauth_window_seconds),
             "method": session.confirmed_method if recent else None,
             "max_age": settings.reauth_window_seconds,
         },

@@ -17,6 +17,7 @@ from course_app.deps import (
     OrgMembersManager,
     OrgSettingsMember,
     RecentAuth,
+    SettingsDep,
     VerifiedUser,
 )
 from course_app.errors import ApiError, NotFound
@@ -73,15 +74,22 @@ def list_members(manager: OrgMembersManager, db: DB) -> dict[str, Any]:
 
 @router.post("/orgs/{org_id}/members", status_code=202)
 def invite_member(
-    body: MemberAdd, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
+    body: MemberAdd,
+    manager: OrgMembersManager,
+    _: RecentAuth,
+    db: DB,
+    audit: AuditTrail,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """Invite someone. The same answer whether or not the address has an account; they
-    become a member only when they accept (``POST /me/invitations/{id}/accept``)."""
+    become a member only when they accept (``POST /me/invitations/{id}/accept``), on the
+    page the mail links to."""
     email = accounts.normalize_email(body.email)
     if email is None:
         raise ApiError(400, "A valid email address is required", "invalid_email")
+    link = f"{settings.origin}/invitations"
     with transaction(db):
-        invitation = memberships.invite(db, audit, manager, email, body.role)
+        invitation = memberships.invite(db, audit, manager, email, body.role, link)
     return invitation | {"message": f"Invitation sent to {email}."}
 
 

@@ -223,6 +223,25 @@ def test_the_answer_does_not_say_whether_an_account_exists(
     assert len(lab.mail("nobody@evil.test")) == 1  # the invitation, so they may sign up
 
 
+def test_the_invitation_mail_links_to_the_page_that_answers_it(
+    lab: Lab, alice: TestClient, acme: int, eve: TestClient
+) -> None:
+    confirm(alice)
+    expect(invite(alice, acme, EVE, "admin"), 202)
+    link = lab.last_link(EVE)
+    assert link == f"{lab.settings.origin}/invitations", link
+    signed_out = lab.client()
+    r = signed_out.get("/invitations", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2Finvitations", r.text
+    r = eve.get("/signin?next=/invitations", follow_redirects=False)  # back after signing in
+    assert r.status_code == 303 and r.headers["location"] == "/invitations", r.text
+    for elsewhere in ("//evil.test/x", "https://evil.test/", "/\\evil.test"):
+        r = eve.get("/signin", params={"next": elsewhere}, follow_redirects=False)
+        assert r.headers["location"] == "/account", (elsewhere, r.headers)
+    r = eve.get("/invitations")
+    assert r.status_code == 200 and "Invitations" in r.text, r.text
+
+
 def test_only_the_person_who_reads_the_invited_inbox_can_accept(
     lab: Lab, alice: TestClient, acme: int, eve: TestClient
 ) -> None:
