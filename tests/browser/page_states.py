@@ -19,7 +19,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 PUBLIC_PAGES = {
     "/signin": "Sign in",

@@ -19,7 +19,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Dialog, Page, Request, Route, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

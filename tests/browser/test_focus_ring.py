@@ -12,7 +12,7 @@ from browser_helpers import change_email, dialog, sign_in_with_totp, with_totp
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

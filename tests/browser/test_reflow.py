@@ -10,7 +10,7 @@ from browser_helpers import OpenPage
 from page_states import page_states
 from probes import SIDEWAYS, TEXT_SPACING
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

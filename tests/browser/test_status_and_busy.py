@@ -17,7 +17,7 @@ from browser_helpers import (
 from playwright.sync_api import Page, expect
 from probes import HIDDEN_LIVE_REGIONS, LATE_LIVE_REGIONS
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

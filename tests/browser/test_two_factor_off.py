@@ -8,7 +8,7 @@ import pytest
 from browser_helpers import confirm_with_password, dialog, sign_in_with_totp, with_totp
 from playwright.sync_api import Page, expect
 
-from course_app.testing import Lab
+from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 

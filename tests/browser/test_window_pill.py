@@ -16,13 +16,12 @@ from browser_helpers import (
     dialog_opens,
     signed_in,
 )
-from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 from playwright.sync_api import Page, expect
 
 from course_app.clock import utcnow
-from course_app.testing import PASSWORD, Lab
-from course_app.timetravel import IGNORE
+from course_kit.lab import PASSWORD, Lab
+from course_kit.timetravel import frozen_clock
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +32,8 @@ CLOSED = "Sensitive actions will ask you to confirm"
 @contextmanager
 def server_clock() -> Iterator[FrozenDateTimeFactory]:
     """The live server's clock, frozen at now while the test moves it (as
-    ``course_app.timetravel.frozen_clock`` freezes it, real asyncio included). The server's
-    event loop runs in a thread of its own and reads the clock at any moment: asyncio and
-    uvicorn keep the real one, or a timer set in the instant the freeze begins would lie in
-    a fake future and never fire (the server would then not stop)."""
-    with freeze_time(utcnow(), real_asyncio=True, ignore=[*IGNORE, "asyncio", "uvicorn"]) as clock:
+    ``course_kit.timetravel.frozen_clock`` freezes it, its ignore list included)."""
+    with frozen_clock(utcnow()) as clock:
         yield clock
 
 
