@@ -132,6 +132,15 @@ class Lab:
         """Two-factor sign-in on for ``user_id``; returns the TOTP secret."""
         return people.enable_two_factor(self.settings, user_id)
 
+    def recovery_codes(self, email: str) -> list[str]:
+        """A new batch of ten recovery codes for ``email``'s account (the old ones die)."""
+        user = self.user(email)
+        assert user is not None, f"no account uses {email}"
+        return self.issue_recovery_codes(int(user["id"]))
+
+    def issue_recovery_codes(self, user_id: int) -> list[str]:
+        return people.recovery_codes(self.settings, user_id)
+
     def totp(self, email: str) -> str:
         """The code ``email``'s authenticator shows now (made with ``two_factor=True``)."""
         return people.totp_code(self.secrets[_key(email)])

@@ -87,6 +87,9 @@ class RemoteLab(Lab):
     def enable_two_factor(self, user_id: int) -> str:
         return str(self.ask("two_factor", user_id=user_id)["secret"])
 
+    def issue_recovery_codes(self, user_id: int) -> list[str]:
+        return [str(code) for code in self.ask("recovery_codes", user_id=user_id)["codes"]]
+
     def open_session(self, user_id: int, confirmed: bool = False) -> tuple[str, int]:
         reply = self.ask("open_session", user_id=user_id, confirmed=confirmed)
         return str(reply["token"]), int(reply["session_id"])

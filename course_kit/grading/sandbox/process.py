@@ -7,8 +7,8 @@ socket the judge bound and handed over as descriptor ``LISTENER``, and answers t
 commands, one JSON line each way on stdin/stdout (:mod:`.protocol`):
 
 - ``reset``: the clock back to the start, the database back to its template;
-- ``sql``, ``enroll``, ``two_factor``, ``open_session``, ``end_session``: the judge's setup
-  and look at the database (the judge never opens a file of this process's);
+- ``sql``, ``enroll``, ``two_factor``, ``recovery_codes``, ``open_session``, ``end_session``:
+  the judge's setup and look at the database (the judge never opens a file of this process's);
 - ``tick``: move the frozen clock;
 - ``read``: module-level values of an exercise file, as plain data (exercise 4's answers);
 - ``client`` / ``call``: build exercise 3's client against the judge's own app and call it; its
@@ -262,6 +262,11 @@ class Driver:
         from course_kit import people
 
         return {"secret": people.enable_two_factor(self.settings, command["user_id"])}
+
+    def do_recovery_codes(self, command: dict[str, Any]) -> dict[str, Any]:
+        from course_kit import people
+
+        return {"codes": people.recovery_codes(self.settings, command["user_id"])}
 
     def do_open_session(self, command: dict[str, Any]) -> dict[str, Any]:
         from course_kit import people

@@ -33,6 +33,7 @@ OPS = (
     "sql",
     "enroll",
     "two_factor",
+    "recovery_codes",
     "open_session",
     "end_session",
     "read",
