@@ -25,7 +25,8 @@ from course_app.sessions import COOKIE
 from course_app.settings import Settings
 from course_kit import people
 from course_kit.impl import ExerciseFile, Implementation, resolve
-from course_kit.people import ORIGIN, PASSWORD, lab_settings
+from course_kit.kit import ORIGIN
+from course_kit.people import PASSWORD, lab_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -27,8 +27,8 @@ from course_app.security.tokens import hash_token, new_recovery_codes
 from course_app.security.totp import code_at, new_secret
 from course_app.sessions import create_session, delete_session
 from course_app.settings import Settings
+from course_kit.kit import ORIGIN
 
-ORIGIN = "http://localhost:8000"
 PASSWORD = "correct horse"
 
 

@@ -14,7 +14,8 @@ import pytest
 from grader_helpers import COURSE, FAST
 
 from course_kit.grading.engine import run_graded
-from course_kit.grading.judge.subject import Subject, SubjectError
+from course_kit.grading.judge.failures import SubjectError
+from course_kit.grading.judge.subject import Subject
 from course_kit.grading.outcome import score
 from course_kit.grading.sandbox.confine import Confinement, Layout, Uid, processes_of
 from course_kit.kit import KIT_ROOT

@@ -24,7 +24,8 @@ from fastapi.responses import JSONResponse
 from freezegun.api import FrozenDateTimeFactory
 
 from course_app.db import init_db
-from course_kit.grading.judge.subject import Subject, SubjectError
+from course_kit.grading.judge.failures import SubjectError
+from course_kit.grading.judge.subject import Subject
 from course_kit.grading.sandbox.protocol import MAX_BODY, Raised, pack, socket_client
 from course_kit.lab import Lab, Modal
 from course_kit.people import PASSWORD, lab_settings

@@ -21,15 +21,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from course_kit.grading.judge.failures import (
+    ExerciseBroken,
+    ProtocolViolation,
+    SubjectCrashed,
+    SubjectError,
+    SubjectTimeout,
+    describe_exit,
+)
 from course_kit.grading.sandbox import cgroups
 from course_kit.grading.sandbox.confine import MAX_PROCESSES, Confinement, Layout, Uid, detect
 from course_kit.grading.sandbox.protocol import (
     EXERCISE_HEADER,
-    MAX_BODY,
     MAX_LINE,
     MAX_QUESTIONS,
     OPS,
@@ -39,6 +44,9 @@ from course_kit.grading.sandbox.protocol import (
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Limits, load_course
 
+if TYPE_CHECKING:  # imported where a client is made: the process starts before the judge loads
+    import httpx
+
 # Deadlines stay real while a test freezes time: freezegun replaces module attributes that
 # are the real clock functions, but not a value held in a dict.
 _REAL = {"monotonic": time.monotonic}
@@ -46,44 +54,6 @@ _REAL = {"monotonic": time.monotonic}
 
 def real_monotonic() -> float:
     return _REAL["monotonic"]()
-
-
-class SubjectError(Exception):
-    """The submission process did not answer as it must: the current test fails."""
-
-
-class SubjectTimeout(SubjectError):
-    pass
-
-
-class SubjectCrashed(SubjectError):
-    pass
-
-
-class ProtocolViolation(SubjectError):
-    """The submission wrote on the grader's channel: tampering, flagged for the instructor."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"the submission wrote {what} on the grader's channel")
-        self.what = what
-
-
-class ExerciseBroken(Exception):
-    """The exercise's file could not be imported (or was not graded): its tests fail as one."""
-
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "stopped answering"
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"was killed by {signal.Signals(-code).name}"
-        return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 def scratch_root() -> str | None:
@@ -451,72 +421,12 @@ class Subject:
 
     # --- HTTP to the student's app ---------------------------------------------------------------
 
-    def http(self, exercise_id: str) -> httpx.Client:
+    def http(self, exercise_id: str) -> "httpx.Client":
         """A browser-like client of the app that mounts ``exercise_id``'s router."""
         self.usable()
+        from course_kit.grading.judge.transport import DeadlineTransport  # httpx: not at start
+
         return socket_client(DeadlineTransport(self, exercise_id), {EXERCISE_HEADER: exercise_id})
-
-
-class DeadlineTransport(httpx.HTTPTransport):
-    """Every request gets what is left of the test's budget, for its answer as a whole (an
-    answer that trickles in byte by byte runs out of it too) and at most ``MAX_BODY`` bytes of
-    body; a dead process is named."""
-
-    def __init__(self, subject: Subject, exercise: str) -> None:
-        super().__init__(uds=str(subject.app_socket), verify=False)  # no TLS on a socket file
-        self.subject = subject
-        self.exercise = exercise
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.subject.in_flight = self.exercise
-        try:
-            return self._answer(request)
-        finally:
-            self.subject.in_flight = None
-
-    def _answer(self, request: httpx.Request) -> httpx.Response:
-        limit = self.subject.limits.per_test_timeout
-        sent = f"{request.method} {request.url.path}"
-        late = SubjectTimeout(
-            f"did not finish within {limit:g} s (the test's time limit): {sent} got no whole"
-            " answer in time"
-        )
-        left = self.subject.remaining()
-        if left <= 0:
-            raise late
-        request.extensions["timeout"] = {"connect": left, "read": left, "write": left, "pool": left}
-        try:
-            response = super().handle_request(request)
-            body = bytearray()
-            try:
-                for chunk in response.stream:  # type: ignore[union-attr]
-                    body += chunk
-                    if len(body) > MAX_BODY:
-                        raise AssertionError(
-                            f"{sent} answered more than {MAX_BODY >> 20} MiB: no route of the"
-                            " course answers that much (a loop that writes?)"
-                        )
-                    if self.subject.remaining() <= 0:
-                        raise late
-            finally:
-                response.close()
-        except httpx.TimeoutException:
-            raise late from None
-        except httpx.TransportError as exc:
-            proc = self.subject.proc
-            code = proc.poll() if proc is not None else None
-            if proc is None or code is not None:
-                raise SubjectCrashed(
-                    f"the submission process {self.subject.died(code)} during {sent}"
-                ) from None
-            raise SubjectError(f"{sent} failed: {exc}") from None
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=bytes(body),
-            request=request,
-            extensions=response.extensions,
-        )
 
 
 # Set by ``python -m course_kit.grading.judge`` before pytest even loads: the submission process
