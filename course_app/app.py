@@ -2,13 +2,14 @@
 implementation's exercise routers mounted into the reference app."""
 
 from collections.abc import Iterable
+from contextlib import closing
 
 from fastapi import APIRouter, FastAPI
 
+from course_app.accounts import highest_password_cost
 from course_app.apidoc import ERROR_RESPONSES, install_method_not_allowed
-from course_app.audit import AuditHook
 from course_app.csrf import CrossSiteGuard
-from course_app.db import init_db
+from course_app.db import connect, init_db
 from course_app.errors import install_handlers
 from course_app.headers import SecurityHeaders
 from course_app.impl import Implementation, ImplementationError, resolve
@@ -44,7 +45,9 @@ def create_app(
     settings = settings or environment_settings()
     implementation = impl if isinstance(impl, Implementation) else resolve(impl)
     init_db(settings.db_path)
-    dummy_hash(settings.bcrypt_rounds)  # so the first unknown sign-in costs what the rest do
+    with closing(connect(settings.db_path)) as db:
+        highest = highest_password_cost(db)  # a lowered cost leaves older, dearer hashes
+    dummy_hash(max(settings.bcrypt_rounds, highest))  # the first unknown sign-in costs the same
 
     explorer = settings.dev_mode or settings.api_docs  # a map of the API: not for production
     app = FastAPI(
@@ -58,13 +61,14 @@ def create_app(
     )
     app.state.settings = settings  # served to routes by get_settings
     app.state.impl = implementation
+    app.state.highest_rounds = highest  # served to routes by deps.get_rejection_rounds
     install_handlers(app)
     install_method_not_allowed(app)
     # Outermost last: headers on every answer, then the client's address (trusted proxies),
-    # the Host check, CSRF (refuse before reading a body), then the body limit; the audit
-    # hook sits closest to the routes it records.
-    app.add_middleware(AuditHook, db_path=settings.db_path)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # the Host check, CSRF (refuse before reading a body), then the body's size and time.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     app.add_middleware(CrossSiteGuard, origin=settings.origin)
     app.add_middleware(HostAllowList, origin=settings.origin)
     app.add_middleware(TrustedProxies, networks=settings.proxy_networks)

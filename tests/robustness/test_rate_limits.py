@@ -14,6 +14,7 @@ ALICE = "alice@example.com"
 WRONG = "wrong password"
 WINDOW = 900  # failure_window_seconds
 PER_ACCOUNT = 5
+PER_ACCOUNT_TOTAL = 50
 PER_CLIENT = 30
 CODES = 10
 
@@ -61,12 +62,25 @@ def test_the_sixth_guess_is_refused_even_with_the_right_password(
     assert login(client, ALICE, PASSWORD).status_code == 200
 
 
-def test_the_account_limit_holds_whichever_machine_guesses(
+def test_a_guesser_locks_the_account_for_itself_only(
     lab: Lab, clock: FrozenDateTimeFactory
 ) -> None:
+    """Five wrong passwords lock that client out of that account; the owner, elsewhere,
+    still signs in: a guesser cannot keep someone else locked out (issue 18)."""
     lab.signup(ALICE, PASSWORD)
-    for n in range(PER_ACCOUNT):
-        fail_logins(from_address(lab, f"10.0.0.{n + 1}"), ALICE, 1)
+    guesser = from_address(lab, "203.0.113.9")
+    fail_logins(guesser, ALICE, PER_ACCOUNT)
+    assert_throttled(login(guesser, ALICE, PASSWORD), retry_after=WINDOW)
+    assert login(from_address(lab, "198.51.100.3"), ALICE, PASSWORD).status_code == 200
+
+
+def test_the_account_limit_holds_whichever_machines_guess(
+    lab: Lab, clock: FrozenDateTimeFactory
+) -> None:
+    """Guesses from many machines add up too, to a higher limit: ten machines' worth."""
+    lab.signup(ALICE, PASSWORD)
+    for n in range(PER_ACCOUNT_TOTAL // PER_ACCOUNT):
+        fail_logins(from_address(lab, f"10.0.0.{n + 1}"), ALICE, PER_ACCOUNT)
     assert_throttled(login(from_address(lab, "10.0.1.1"), ALICE, PASSWORD))
 
 
@@ -151,6 +165,7 @@ def test_old_failures_are_pruned(lab: Lab, clock: FrozenDateTimeFactory) -> None
     clock.tick(WINDOW)
     fail_logins(lab.client(), "y@example.com", 1)
     assert [r[0] for r in lab.query("SELECT scope FROM login_failures")] == [
+        "email:y@example.com|ip:testclient",
         "email:y@example.com",
         "ip:testclient",
     ]
