@@ -1,0 +1,152 @@
+"""Serving the app with uvicorn, with the two limits uvicorn leaves out.
+
+- **A cap on open connections.** uvicorn accepts every connection it is offered; each one
+  holds a file descriptor until the client finishes its request. Past the process's
+  descriptor limit ``accept()`` fails, and asyncio logs a traceback each time it retries. A
+  connection over the cap gets a one-line 503 (JSON, ``Retry-After: 1``) and is closed at
+  once, so the descriptors never run out.
+- **A deadline for the request's headers**, counted from the moment the connection opens
+  (or its previous answer ends). uvicorn waits for headers forever, and a client sending one
+  byte at a time keeps its keep-alive timer from firing: 1,100 such clients took a server
+  down. Past the deadline the connection is closed.
+
+A deadline for the *body* is the app's own (``course_app/middleware.py``, 408 JSON), so it
+holds under any server. Behind a proxy, see docs/reference-app.md ("Deploying").
+"""
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("course_app.serving")
+
+HEADER_TIMEOUT = 10.0
+BUSY_BODY = b'{"error":"The server is at its connection limit; try again","code":"busy"}'
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+    b"retry-after: 1\r\nconnection: close\r\ncontent-length: "
+    + str(len(BUSY_BODY)).encode()
+    + b"\r\n\r\n"
+    + BUSY_BODY
+)
+BUSY_LOG_EVERY = 10.0  # seconds: one line about refused connections, not one per connection
+
+
+def raise_descriptor_limit() -> int:
+    """Lift the soft limit on open files to the hard one (as servers commonly do) and return
+    it: the default soft limit (1,024) is what a crowd of slow clients exhausted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass  # not allowed here: keep the soft limit
+    return soft
+
+
+def default_max_connections(descriptors: int) -> int:
+    """Half the descriptors: each request also opens the database (three files in WAL mode)
+    on one of the worker threads, and the logs and the listening socket need theirs."""
+    return max(16, min(4096, descriptors // 2))
+
+
+class ServeConfig(uvicorn.Config):
+    """``uvicorn.Config`` plus the connection cap and the header deadline."""
+
+    def __init__(
+        self, app: Any, *, max_connections: int, header_timeout: float, **kwargs: Any
+    ) -> None:
+        super().__init__(app, http=GuardedH11Protocol, **kwargs)
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with the cap and the header deadline of ``ServeConfig``."""
+
+    refused = 0
+    last_busy_log = float("-inf")
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.max_connections: int = getattr(config, "max_connections", 1024)
+        self.header_timeout: float = getattr(config, "header_timeout", HEADER_TIMEOUT)
+        self.header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.write(BUSY)
+            transport.close()
+            self._note_refusal()
+            return
+        self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._stop_waiting()  # the headers are in
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._await_headers()  # the next request's
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._stop_waiting()
+        self.header_deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def _stop_waiting(self) -> None:
+        if self.header_deadline is not None:
+            self.header_deadline.cancel()
+            self.header_deadline = None
+
+    def _headers_late(self) -> None:
+        self.header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()  # like nginx's client_header_timeout: no answer, closed
+
+    def _note_refusal(self) -> None:
+        cls = GuardedH11Protocol
+        cls.refused += 1
+        now = self.loop.time()
+        if now - cls.last_busy_log >= BUSY_LOG_EVERY:
+            log.warning(
+                "at the cap of %d open connections: %d refused so far",
+                self.max_connections,
+                cls.refused,
+            )
+            cls.last_busy_log = now
+
+
+def server_config(
+    app: Any,
+    host: str,
+    port: int,
+    max_connections: int | None = None,
+    header_timeout: float = HEADER_TIMEOUT,
+) -> ServeConfig:
+    """The uvicorn configuration ``stepup serve`` runs: ``max_connections`` defaults to half
+    the (raised) descriptor limit. ``proxy_headers=False``: uvicorn would believe
+    X-Forwarded-For from loopback; the app decides itself, from STEPUP_TRUSTED_PROXIES
+    (``course_app/proxies.py``)."""
+    cap = max_connections or default_max_connections(raise_descriptor_limit())
+    return ServeConfig(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        max_connections=cap,
+        header_timeout=header_timeout,
+    )
