@@ -35,6 +35,10 @@ BUSY = (
     + BUSY_BODY
 )
 BUSY_LOG_EVERY = 10.0  # seconds: one line about refused connections, not one per connection
+# Seconds a refused connection stays open after its 503, reading and dropping what the client
+# sends: closing with unread input makes the kernel reset the connection, and the client may
+# never see the answer.
+BUSY_LINGER = 1.0
 
 
 def raise_descriptor_limit() -> int:
@@ -78,17 +82,23 @@ class GuardedH11Protocol(H11Protocol):
         self.max_connections: int = getattr(config, "max_connections", 1024)
         self.header_timeout: float = getattr(config, "header_timeout", HEADER_TIMEOUT)
         self.header_deadline: asyncio.TimerHandle | None = None
+        self.busy = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
+            self.busy = True
             transport.write(BUSY)
-            transport.close()
+            if transport.can_write_eof():
+                transport.write_eof()
+            self.loop.call_later(BUSY_LINGER, transport.close)
             self._note_refusal()
             return
         self._await_headers()
 
     def data_received(self, data: bytes) -> None:
+        if self.busy:
+            return  # answered with the 503: the request is not read
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:
             self._stop_waiting()  # the headers are in

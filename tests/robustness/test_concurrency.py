@@ -13,16 +13,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import pairwise
-from typing import Any
 
 import httpx
 import pytest
+from robustness_helpers import TIMEOUT, at_once, warm
 
 from course_app.testing import PASSWORD, Lab, live_server
 
 WORKERS = 16
 PEOPLE = 6
-TIMEOUT = 30.0
 
 
 class Server:
@@ -78,24 +77,6 @@ def checked(server: Server) -> Iterator[Server]:
     server.answers.clear()
     yield server
     server.assert_no_server_trouble()
-
-
-def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run every job on its own worker thread, released together by a barrier."""
-    barrier = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=TIMEOUT)
-        return job()
-
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        return list(pool.map(run, jobs))
-
-
-def warm(client: httpx.Client, connections: int) -> None:
-    """Open ``connections`` keep-alive connections first, so a burst leaves at once instead
-    of queueing behind TCP handshakes (that would serialise it and hide any race)."""
-    assert all(r.status_code == 200 for r in at_once([partial(client.get, "/me")] * connections))
 
 
 def confirm(client: httpx.Client, password: str = PASSWORD) -> httpx.Response:
@@ -208,12 +189,14 @@ def test_a_burst_of_wrong_guesses_cannot_outrun_the_session_limit(checked: Serve
 
 def test_a_double_click_on_confirm_leaves_one_working_cookie(checked: Server) -> None:
     """The first right answer rotates the cookie; the others lost the race and are refused as
-    superseded: no failure counted, the session stays."""
+    superseded (or, arriving after the cookie was replaced, as unknown): nothing counted."""
     client = checked.signed_in("p3@example.com")
     warm(client, 4)
     answers = at_once([lambda: confirm(client)] * 4)
-    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409]
-    assert {r.json()["code"] for r in answers if r.status_code == 409} == {"superseded"}
+    assert sorted(r.status_code for r in answers)[0] == 200, [r.text for r in answers]
+    lost = {(r.status_code, r.json()["code"]) for r in answers if r.status_code != 200}
+    assert len(answers) - len([r for r in answers if r.status_code != 200]) == 1
+    assert lost <= {(409, "superseded"), (401, "not_authenticated")}, lost
     [ok] = [r for r in answers if r.status_code == 200]
     fresh = checked.browser()
     fresh.cookies.update(ok.cookies)

@@ -2,18 +2,18 @@
 broken cookies, and a clock that jumps back. Each gets a clear JSON error (or a clear line at
 start), nothing is half-written, and the server goes on serving."""
 
-import ctypes
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from server_process import STEPUP, obey_file_modes, obey_file_owners
 
 import course_app.deps
 from course_app.app import create_app
@@ -31,22 +31,10 @@ NEEDS_SESSION = {"error": "Authentication required", "code": "not_authenticated"
 
 # Starting the server ------------------------------------------------------------------------
 
-STEPUP = str(Path(sys.executable).parent / "stepup")  # the console script, as `make serve` runs it
-PR_CAPBSET_DROP = 24
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
 
-
-def _obey_file_modes() -> None:
-    """In the child, before exec: root drops the capabilities that let it ignore file modes,
-    so a read-only file is read-only to it too (as it is to any other user)."""
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
-def stepup_serve(db_path: Path) -> subprocess.CompletedProcess[str]:
+def stepup_serve(
+    db_path: Path, preexec: Callable[[], None] = obey_file_modes
+) -> subprocess.CompletedProcess[str]:
     """``stepup serve`` as people run it; it must refuse to start, so it never binds a port."""
     env = os.environ | {"STEPUP_DB_PATH": str(db_path)}
     return subprocess.run(
@@ -55,7 +43,7 @@ def stepup_serve(db_path: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=_obey_file_modes,
+        preexec_fn=preexec,
     )
 
 
@@ -81,6 +69,24 @@ def existing_db(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_database_file_stops_the_start(existing_db: Path) -> None:
     existing_db.chmod(0o444)
     assert_refuses_to_start(stepup_serve(existing_db), "attempt to write a readonly database")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the -shm another owner")
+def test_a_read_only_shm_that_cannot_be_repaired_is_named_at_start(tmp_path: Path) -> None:
+    db = tmp_path / "course.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE t (x)")
+        shm = Path(f"{db}-shm")
+        conn.execute("SELECT * FROM t").fetchall()
+        keep = shm.read_bytes()
+    shm.write_bytes(keep)
+    os.chown(shm, 65534, 65534)  # nobody's
+    shm.chmod(0o444)
+    result = stepup_serve(db, preexec=obey_file_owners)
+    assert result.returncode == 2, result
+    assert f"the file at fault is '{shm}'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_a_read_only_folder_stops_the_start(existing_db: Path, tmp_path: Path) -> None:
