@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -122,10 +123,18 @@ def test_the_app_factory_raises_the_same_clear_error(tmp_path: Path) -> None:
 class FailingCommit(sqlite3.Connection):
     """A connection whose ``COMMIT`` fails as it does when the disk fills up mid-write."""
 
+    failing = frozenset({"COMMIT"})  # the statements (by their first word) that fail
+
     def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
-        if sql.strip().upper() == "COMMIT":
+        if sql.lstrip().split(" ", 1)[0].upper() in self.failing:
             raise sqlite3.OperationalError("database or disk is full")
         return super().execute(sql, *args)
+
+
+class NoWrites(FailingCommit):
+    """A full disk met by any write, autocommitted ones too; reads work."""
+
+    failing = frozenset({"INSERT", "UPDATE", "DELETE", "COMMIT"})
 
 
 def pinned_size(path: str) -> sqlite3.Connection:
@@ -136,8 +145,8 @@ def pinned_size(path: str) -> sqlite3.Connection:
     return conn
 
 
-def failing_commit(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, factory=FailingCommit, check_same_thread=False, timeout=10)
+def failing_commit(path: str, factory: type[FailingCommit] = FailingCommit) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, factory=factory, check_same_thread=False, timeout=10)
     conn.isolation_level = None
     conn.row_factory = sqlite3.Row
     return conn
@@ -181,6 +190,25 @@ def test_a_full_disk_answers_503_writes_nothing_and_passes(
     r = lab.client().post("/auth/signup", json={"email": refused["email"], "password": PASSWORD})
     assert r.status_code == 201, r.text
     assert alice.put("/me/email", json={"email": "alice@new.example"}).status_code == 200
+
+
+def test_reads_that_refresh_a_stamp_still_answer_on_a_full_disk(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, clock: FrozenDateTimeFactory
+) -> None:
+    """Issue 18: a read a minute after the last one refreshes the session's (or the key's)
+    last-seen stamp, and that write answered 503 on a full disk. The stamp can wait."""
+    alice = lab.person(ALICE, PASSWORD)
+    assert alice.post("/auth/confirm", json={"password": PASSWORD}).status_code == 200
+    org = alice.post("/orgs", json={"name": "Acme"}).json()["id"]
+    key = alice.post(f"/orgs/{org}/api-keys", json={"name": "ci"}).json()["key"]
+    bearer = {"authorization": f"Bearer {key}"}
+    assert lab.client().get("/api/org", headers=bearer).status_code == 200
+    monkeypatch.setattr(course_app.deps, "connect", partial(failing_commit, factory=NoWrites))
+    clock.tick(120)
+    assert alice.get("/me").status_code == 200
+    assert lab.client().get("/api/org", headers=bearer).status_code == 200
+    r = alice.post("/orgs", json={"name": "Full"})
+    assert (r.status_code, r.json()) == (503, UNAVAILABLE)
 
 
 def test_a_database_folder_removed_while_serving_answers_503(lab: Lab, tmp_path: Path) -> None:
