@@ -2,34 +2,25 @@
 its removal, invitations as a mail cannon, an admin rewriting an owner's invitation, and the
 order of the answers on every membership route."""
 
-import pytest
 from app_helpers import (
     ALICE,
     BOB,
+    EVE,
     PASSWORD,
     assert_forbidden,
     assert_reauth_required,
     confirm,
     count,
     expect,
+    invite,
+    user_id,
 )
 from fastapi.testclient import TestClient
 
 from course_app.testing import Lab
 
-EVE = "eve@evil.test"
 MALLORY = "mallory@evil.test"
 DANA = "dana@example.com"
-
-
-def user_id(lab: Lab, email: str) -> int:
-    row = lab.user(email)
-    assert row is not None, email
-    return int(row["id"])
-
-
-def invite(client: TestClient, org_id: int, email: str, role: str = "member"):
-    return client.post(f"/orgs/{org_id}/members", json={"email": email, "role": role})
 
 
 def mint_key(client: TestClient, org_id: int) -> str:
@@ -40,11 +31,6 @@ def mint_key(client: TestClient, org_id: int) -> str:
 
 def key_works(lab: Lab, secret: str) -> int:
     return lab.client().get("/api/org", headers={"authorization": f"Bearer {secret}"}).status_code
-
-
-@pytest.fixture
-def eve(lab: Lab) -> TestClient:
-    return lab.person(EVE, PASSWORD)
 
 
 # Medium 1: power outlives removal -------------------------------------------------------------
