@@ -1,6 +1,6 @@
 """``python -m bench [PART ...] [--markdown] [--quick]``: run the benchmarks, print one table.
 
-Parts: guard, confirm, rejection, freezegun, load, crash, suite (default: all). ``--quick``
+Parts: guard, confirm, rejection, freezegun, load, crash, slow, suite (default: all). ``--quick``
 takes fewer samples and shorter runs (a smoke run, not figures to publish).
 """
 
@@ -12,7 +12,7 @@ from bench import confirm, freeze, guard, load, rejection, suite
 from bench.machine import describe
 from bench.stats import Row, render
 
-PARTS = ("guard", "confirm", "rejection", "freezegun", "load", "crash", "suite")
+PARTS = ("guard", "confirm", "rejection", "freezegun", "load", "crash", "slow", "suite")
 
 
 def say(message: str) -> None:
@@ -53,6 +53,8 @@ def main() -> None:
             seconds=3 if args.quick else 5,
             say=say,
         )
+    if "slow" in parts:
+        rows += load.run_slow(connections=1100, descriptors=1024, say=say)
     if "suite" in parts:
         rows += suite.run(say=say)
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -10,12 +10,19 @@ be read back, and afterwards every change without its audit entry (and the rever
 ``crash``: the same crowd, killed with SIGKILL every few seconds and started again on the
 same file: ``PRAGMA integrity_check`` and the changes-versus-entries count after all kills.
 
+``slow``: the issue's slow-header flood: a server limited to 1,024 file descriptors, 1,100
+connections that send half a request head and stop. Counted: how many got the 503, whether a
+normal client is still answered during the flood and after the header deadline, and what the
+server logged.
+
 bcrypt runs at cost 4 here, so the database, not bcrypt, is what the crowd contends for (at
 the default cost 12, two CPUs settle about eight password checks a second).
 """
 
 import os
+import resource
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -59,7 +66,15 @@ class Tally:
 
 
 @contextmanager
-def served(db: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def served(
+    db: Path, *args: str, descriptors: int | None = None, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``stepup serve`` on ``db`` (``descriptors``: its hard and soft limit on open files)."""
+
+    def limit() -> None:
+        if descriptors:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))
+
     port = free_port()
     url = f"http://localhost:{port}"
     env = os.environ | {
@@ -67,11 +82,13 @@ def served(db: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "STEPUP_BCRYPT_ROUNDS": "4",
         "STEPUP_ORIGIN": url,
     }
+    output = log.open("wb") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [STEPUP, "serve", "--port", str(port), "--no-dev"],
+        [STEPUP, "serve", "--port", str(port), "--no-dev", *args],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        preexec_fn=limit,
     )
     try:
         deadline = time.monotonic() + 60
@@ -254,5 +271,54 @@ def run_crash(size: int, kills: int, seconds: float, say: Callable[[str], None])
             f"kill -9 every {seconds:g} s under {size} clients, {kills} times",
             f"{keys_without} changes without entry",
             f"{keys} keys minted; {entries_without} entries without change; integrity {check}",
+        )
+    ]
+
+
+def run_slow(connections: int, descriptors: int, say: Callable[[str], None]) -> list[Row]:
+    folder = Path(tempfile.mkdtemp(prefix="stepup-slow-"))
+    log = folder / "server.log"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # this process needs its own
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, connections + 256), hard))
+    with served(folder / "slow.db", descriptors=descriptors, log=log) as (url, process):
+        port = int(url.rsplit(":", 1)[1])
+        say(f"slow: {connections} slow-header connections, {descriptors} descriptors")
+        head = f"GET /me HTTP/1.1\r\nHost: localhost:{port}\r\n".encode()
+        socks, refused_to_connect = [], 0
+        for _ in range(connections):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                sock.sendall(head)
+                socks.append(sock)
+            except OSError:
+                refused_to_connect += 1
+        with browser(url) as client:
+            started = time.perf_counter()
+            during = client.get("/me")
+            during_seconds = time.perf_counter() - started
+        busy = closed = 0
+        for sock in socks:
+            sock.settimeout(30)
+            try:
+                answer = sock.recv(200)
+            except OSError:
+                answer = b""
+            busy += answer.startswith(b"HTTP/1.1 503")
+            closed += answer == b""
+            sock.close()
+        with browser(url) as client:
+            after = client.get("/me")
+        alive = process.poll() is None
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    text = log.read_text(errors="replace")
+    return [
+        Row(
+            "slow clients",
+            f"{connections} slow-header connections, {descriptors} descriptors",
+            f"{busy} answered 503, {closed} closed at the deadline",
+            f"a normal client during the flood: {during.status_code} in"
+            f" {during_seconds * 1000:.0f} ms, after: {after.status_code}; server alive: {alive};"
+            f" {refused_to_connect} could not connect; log {len(text)} bytes,"
+            f" {text.count('Traceback')} tracebacks",
         )
     ]

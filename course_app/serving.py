@@ -37,8 +37,14 @@ BUSY = (
 BUSY_LOG_EVERY = 10.0  # seconds: one line about refused connections, not one per connection
 # Seconds a refused connection stays open after its 503, reading and dropping what the client
 # sends: closing with unread input makes the kernel reset the connection, and the client may
-# never see the answer.
+# never see the answer. At most LINGER_BUDGET linger at a time: in a flood the others are
+# closed at once (their 503 may be lost), or the lingering would spend the descriptors the
+# cap is there to keep.
 BUSY_LINGER = 1.0
+LINGER_BUDGET = 64
+# asyncio accepts up to ``backlog`` connections in one go before any of them is looked at, so
+# a flood opens that many descriptors past the cap: keep it well under the spare half.
+BACKLOG = 128
 
 
 def raise_descriptor_limit() -> int:
@@ -75,6 +81,7 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol with the cap and the header deadline of ``ServeConfig``."""
 
     refused = 0
+    lingering = 0
     last_busy_log = float("-inf")
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
@@ -89,10 +96,13 @@ class GuardedH11Protocol(H11Protocol):
         if len(self.connections) > self.max_connections:
             self.busy = True
             transport.write(BUSY)
-            if transport.can_write_eof():
-                transport.write_eof()
-            self.loop.call_later(BUSY_LINGER, transport.close)
             self._note_refusal()
+            if GuardedH11Protocol.lingering >= LINGER_BUDGET or not transport.can_write_eof():
+                transport.close()
+                return
+            transport.write_eof()
+            GuardedH11Protocol.lingering += 1
+            self.loop.call_later(BUSY_LINGER, self._end_linger)
             return
         self._await_headers()
 
@@ -111,6 +121,10 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
         super().connection_lost(exc)
+
+    def _end_linger(self) -> None:
+        GuardedH11Protocol.lingering -= 1
+        self.transport.close()
 
     def _await_headers(self) -> None:
         self._stop_waiting()
@@ -139,6 +153,31 @@ class GuardedH11Protocol(H11Protocol):
             cls.last_busy_log = now
 
 
+class OutOfDescriptors(logging.Filter):
+    """asyncio logs a traceback each time ``accept()`` fails for want of file descriptors,
+    and retries every 100 ms: megabytes of log in a flood. One line every ten seconds says
+    the same. (The cap keeps this rare: it counts connections, not the database's files.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = float("-inf")
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("socket.accept() out of system resource"):
+            return True
+        now = record.created
+        if now - self.last < BUSY_LOG_EVERY:
+            self.dropped += 1
+            return False
+        record.msg = f"out of file descriptors: accept() failed ({self.dropped} times since)"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        self.last, self.dropped = now, 0
+        return True
+
+
 def server_config(
     app: Any,
     host: str,
@@ -151,12 +190,14 @@ def server_config(
     X-Forwarded-For from loopback; the app decides itself, from STEPUP_TRUSTED_PROXIES
     (``course_app/proxies.py``)."""
     cap = max_connections or default_max_connections(raise_descriptor_limit())
+    logging.getLogger("asyncio").addFilter(OutOfDescriptors())
     return ServeConfig(
         app,
         host=host,
         port=port,
         log_level="info",
         proxy_headers=False,
+        backlog=BACKLOG,
         max_connections=cap,
         header_timeout=header_timeout,
     )
