@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -50,6 +50,35 @@ class Connection(sqlite3.Connection):
         super().__init__(*args, **kwargs)
         self.watches: list[Watch] = []
         self.user_id: int | None = None
+
+
+class RowWatch:
+    """What a guard read from one row (``sql`` selects it), which must still be there and the
+    same when the request writes: ``gone()`` or ``changed()`` is raised otherwise."""
+
+    def __init__(
+        self,
+        sql: str,
+        params: tuple[object, ...],
+        seen: tuple[object, ...],
+        gone: Callable[[], Exception],
+        changed: Callable[[], Exception],
+    ) -> None:
+        self.sql, self.params = sql, params
+        self.seen: tuple[object, ...] | None = seen  # None: the request removed it itself
+        self.gone, self.changed = gone, changed
+
+    def _now(self, conn: sqlite3.Connection) -> tuple[object, ...] | None:
+        row = conn.execute(self.sql, self.params).fetchone()
+        return tuple(row) if row else None
+
+    def holds(self, conn: sqlite3.Connection) -> None:
+        now = self._now(conn)
+        if now != self.seen:
+            raise self.gone() if now is None else self.changed()
+
+    def settle(self, conn: sqlite3.Connection, changed: int) -> None:
+        self.seen = self._now(conn)
 
 
 def add_watch(conn: sqlite3.Connection, watch: Watch) -> None:

@@ -25,7 +25,7 @@ from course_app import audit
 from course_app.accounts import get_user
 from course_app.audit import Audit
 from course_app.clock import from_iso, to_iso, utcnow
-from course_app.db import Connection, add_watch, connect
+from course_app.db import Connection, RowWatch, add_watch, connect
 from course_app.errors import (
     ApiError,
     Forbidden,
@@ -59,30 +59,6 @@ def get_db(request: Request, settings: SettingsDep) -> Iterator[sqlite3.Connecti
 DB = Annotated[sqlite3.Connection, Depends(get_db)]
 
 
-class SessionWatch:
-    """The request's cookie must still be its session's when the route writes: another
-    request of the same session (a double-clicked confirmation, a parallel password change)
-    may have rotated it meanwhile, or signed the session out."""
-
-    def __init__(self, session_id: int, token_hash: str | None) -> None:
-        self.session_id = session_id
-        self.token_hash = token_hash
-
-    def _now(self, conn: sqlite3.Connection) -> str | None:
-        row = conn.execute(
-            "SELECT token_hash FROM sessions WHERE id = ?", (self.session_id,)
-        ).fetchone()
-        return row[0] if row else None
-
-    def holds(self, conn: sqlite3.Connection) -> None:
-        now = self._now(conn)
-        if now != self.token_hash:
-            raise NotAuthenticated() if now is None else Superseded()
-
-    def settle(self, conn: sqlite3.Connection, changed: int) -> None:
-        self.token_hash = self._now(conn)
-
-
 def get_session(request: Request, db: DB, settings: SettingsDep) -> Session:
     """Step 1a: which session is this? 401 without a live session cookie."""
     token = request.cookies.get(COOKIE)
@@ -91,43 +67,22 @@ def get_session(request: Request, db: DB, settings: SettingsDep) -> Session:
         raise NotAuthenticated()
     if isinstance(db, Connection):
         db.user_id = session.user_id
-    add_watch(db, SessionWatch(session.id, hash_token(token or "")))
+    # Another request of this session (a double click, a parallel password change) may
+    # rotate the cookie or sign the session out before this one writes.
+    add_watch(
+        db,
+        RowWatch(
+            "SELECT token_hash FROM sessions WHERE id = ?",
+            (session.id,),
+            (hash_token(token or ""),),
+            NotAuthenticated,
+            Superseded,
+        ),
+    )
     return session
 
 
 CurrentSession = Annotated[Session, Depends(get_session)]
-
-
-class UserWatch:
-    """The address, its proof and the password the guard read must still be the account's
-    when the route writes: a notice goes to the address the change replaced, not to one a
-    parallel change already replaced, and two parallel password changes cannot both win."""
-
-    FIELDS = "email, email_verified, password_hash"
-
-    def __init__(self, user: User) -> None:
-        self.user_id = user.id
-        self.seen: tuple[object, ...] | None = (
-            user.email,
-            int(user.email_verified),
-            user.password_hash,
-        )
-
-    def _now(self, conn: sqlite3.Connection) -> tuple[object, ...] | None:
-        row = conn.execute(
-            f"SELECT {self.FIELDS} FROM users WHERE id = ?", (self.user_id,)
-        ).fetchone()
-        return tuple(row) if row else None
-
-    def holds(self, conn: sqlite3.Connection) -> None:
-        now = self._now(conn)
-        if now != self.seen:
-            if now is None:
-                raise NotAuthenticated()
-            raise Superseded("Your account's address or password changed meanwhile; try again")
-
-    def settle(self, conn: sqlite3.Connection, changed: int) -> None:
-        self.seen = self._now(conn)
 
 
 def get_current_user(session: CurrentSession, db: DB) -> User:
@@ -135,7 +90,18 @@ def get_current_user(session: CurrentSession, db: DB) -> User:
     user = get_user(db, session.user_id)
     if user is None:
         raise NotAuthenticated()
-    add_watch(db, UserWatch(user))
+    # The notice of a change goes to the address it replaced, not to one a parallel change
+    # already replaced; of two parallel password changes, one wins.
+    add_watch(
+        db,
+        RowWatch(
+            "SELECT email, email_verified, password_hash FROM users WHERE id = ?",
+            (user.id,),
+            (user.email, int(user.email_verified), user.password_hash),
+            NotAuthenticated,
+            lambda: Superseded("Your account's address or password changed meanwhile; try again"),
+        ),
+    )
     return user
 
 
@@ -173,36 +139,22 @@ def require_verified_email(user: CurrentUser) -> User:
 VerifiedUser = Annotated[User, Depends(require_verified_email)]
 
 
-class MembershipWatch:
-    """The role the permission check read must still be the member's when the route writes:
-    a member removed or demoted meanwhile commits nothing with the power they lost."""
-
-    def __init__(self, member: Membership) -> None:
-        self.org_id = member.org_id
-        self.user_id = member.user_id
-        self.role: str | None = member.role
-
-    def _now(self, conn: sqlite3.Connection) -> str | None:
-        found = find_membership(conn, self.org_id, self.user_id)
-        return found.role if found else None
-
-    def holds(self, conn: sqlite3.Connection) -> None:
-        now = self._now(conn)
-        if now != self.role:
-            if now is None:
-                raise NotFound("Organization not found")
-            raise Forbidden("Your role in this organization changed meanwhile; nothing was done")
-
-    def settle(self, conn: sqlite3.Connection, changed: int) -> None:
-        self.role = self._now(conn)
-
-
 def get_membership(org_id: int, user: CurrentUser, db: DB) -> Membership:
     """The caller's membership of ``org_id``; 404 (not 403) so outsiders learn nothing."""
     membership = find_membership(db, org_id, user.id)
     if membership is None:
         raise NotFound("Organization not found")
-    add_watch(db, MembershipWatch(membership))
+    # A member removed or demoted meanwhile commits nothing with the power they lost.
+    add_watch(
+        db,
+        RowWatch(
+            "SELECT role FROM memberships WHERE org_id = ? AND user_id = ?",
+            (org_id, user.id),
+            (membership.role,),
+            lambda: NotFound("Organization not found"),
+            lambda: Forbidden("Your role in this organization changed meanwhile; nothing was done"),
+        ),
+    )
     return membership
 
 

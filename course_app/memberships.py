@@ -14,8 +14,8 @@ mailed to the org's owners and to the member. The rules, checked under the write
 - Power ends with the role: when a member is removed (or leaves, or is demoted), their pending
   invitations above what they may still grant are revoked, and so are the API keys they
   created for the org once they may no longer mint keys there (:func:`end_power`).
-- The caller's own role is checked again under the write lock (``MembershipWatch`` in
-  ``course_app/deps.py``): a member removed a moment ago commits nothing.
+- The caller's own role is checked again under the write lock (the watch ``get_membership``
+  leaves, ``course_app/deps.py``): a member removed a moment ago commits nothing.
 
 Every function here runs inside the caller's transaction.
 """
