@@ -32,8 +32,14 @@ STUDENT_PARTS = (
     "course.toml",
     "pyproject.toml",
 )
-# Left out of the student parts above, whatever they contain.
-INSTRUCTOR_ONLY = ("course_kit/teach",)
+# Left out of the student parts above, whatever they contain; a student doc that links to one
+# of these docs has a dead link in the bundle (and the release stops).
+INSTRUCTOR_ONLY = (
+    "course_kit/teach",
+    "docs/instructors.md",
+    "docs/authoring.md",
+    "docs/performance.md",
+)
 # The Gradescope autograder: everything grading needs, hidden tests included; no solutions.
 AUTOGRADER_PARTS = (
     "course_app",
