@@ -58,8 +58,16 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
             [*stepup, "teach", "grade", str(submission), "-o", str(work / f"grade{n}")]
         ),
         "nbconvert 01": lambda n: seconds(
-            [jupyter, "nbconvert", "--execute", str(NOTEBOOK), "--to", "notebook"]
-            + ["--output-dir", str(work / f"nb{n}")],  # noqa: RUF005 - the command as typed
+            [
+                jupyter,
+                "nbconvert",
+                "--execute",
+                str(NOTEBOOK),
+                "--to",
+                "notebook",
+                "--output-dir",
+                str(work / f"nb{n}"),
+            ],
             env=os.environ | {"STEPUP_IMPL": "solutions"},
         ),
     }
