@@ -162,7 +162,8 @@ def start_judge(
     group = None
     if grading.group is not None:
         env[cgroups.ENV_VAR] = grading.group.to_env()  # its submission processes' groups go there
-        group = grading.group.child(f"judge{n}", limits.judge_memory_mb, JUDGE_PROCESSES)
+        with contextlib.suppress(OSError):  # refused: the address-space limit below instead
+            group = grading.group.child(f"judge{n}", limits.judge_memory_mb, JUDGE_PROCESSES)
     memory = limits.judge_memory_mb << 20
 
     def limited() -> None:  # between fork and exec, in the judge's process

@@ -95,11 +95,8 @@ class Subject:
             # No mount namespace: the files must be readable by this submission's uid alone.
             self.folder = self._private_copy(self.source, self.uid.uid)
         # The whole process tree's memory and process count (every child, detached or not).
-        run = cgroups.inherited()
-        self.group = (
-            run.child(f"subject-{uuid.uuid4().hex[:8]}", self.limits.memory_mb, MAX_PROCESSES)
-            if run is not None
-            else None
+        self.group = cgroups.child_of_run(
+            f"subject-{uuid.uuid4().hex[:8]}", self.limits.memory_mb, MAX_PROCESSES
         )
         self.in_flight: str | None = None  # the exercise whose call or request is under way
         self.ooms = 0  # the kernel's count of out-of-memory kills in the group, last read
