@@ -15,9 +15,10 @@ from course_kit.markup import to_html, to_plain
 
 TEXT_CELL_WIDTH = 60
 # ✓ and ✗ in JupyterLab's own success and error colours, which each of its themes sets for its
-# background: 4.1:1 and 5:1 on the light theme's white, 6.8:1 and 5.1:1 on the dark theme's
-# #111. Elsewhere the fallbacks: 5:1 on white, above 3:1 on the usual dark backgrounds. The two
-# marks differ in shape too: never colour alone.
+# backgrounds. Measured in Chromium (tests/browser/test_jupyterlab.py checks at least 3:1): light
+# theme ✓ 4.1:1 on white, ✗ 4.6:1 on a grey row; dark theme ✓ 6.8:1, ✗ 4.4:1. Elsewhere the
+# fallbacks: 5:1 on white, above 3:1 on the usual dark backgrounds. The marks differ in shape
+# too: never colour alone.
 MARK_COLORS = {"✓": "var(--jp-success-color1, #1a7f37)", "✗": "var(--jp-error-color1, #cf222e)"}
 # overflow-wrap: a long link or token breaks inside the table instead of running off its edge.
 CELL_STYLE = "text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere"
