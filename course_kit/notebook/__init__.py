@@ -265,6 +265,8 @@ def start(impl: str | None = None) -> NotebookLab:
     lab.app.app  # noqa: B018 - build it now: this cell takes the time, not the first person's
     # Every answer shows in its cell; the app's log lines for an operator (a 409's "integrity
     # error") would only repeat one in a pink stderr box above it.
-    logging.getLogger("course_app").addHandler(logging.NullHandler())
+    app_log = logging.getLogger("course_app")
+    if not any(isinstance(h, logging.NullHandler) for h in app_log.handlers):
+        app_log.addHandler(logging.NullHandler())
     register_formatters()
     return lab
