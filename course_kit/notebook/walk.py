@@ -183,7 +183,6 @@ class Timeline:
 
     def _draw(self, ax: Any, unit: float, low: float, high: float) -> None:
         """One panel from ``low`` to ``high`` seconds, drawn in ``unit`` (60: minutes)."""
-        from matplotlib.patches import Rectangle
         from matplotlib.ticker import FuncFormatter, MaxNLocator
 
         walked = self.walk
@@ -194,7 +193,13 @@ class Timeline:
             ax.axvline(start / unit, color=BLUE, linestyle="--", linewidth=1)
             ax.axvline(end / unit, color=DARK_BLUE, linewidth=2)
             if low <= start <= high:
-                ax.annotate(f" opens {mmss(start)}", (start / unit, top), color=BLUE, fontsize=FONT)
+                ax.annotate(
+                    f" opens {mmss(start)}",
+                    (start / unit, top),
+                    color=BLUE,
+                    fontsize=FONT,
+                    bbox=BACKING,
+                )
             if low <= end <= high:
                 ax.annotate(
                     f"closes {mmss(end)} ",
@@ -209,7 +214,7 @@ class Timeline:
         grouped = [a for a in shown if self._grouped(a.at, unit)]
         shown = [a for a in shown if a not in grouped]
         if grouped:
-            self._group(ax, unit, grouped, Rectangle)
+            self._group(ax, unit, grouped)
         near = (high - low) * 0.18  # closer than this, two labels would overlap
         for n, action in enumerate(shown):
             x = action.at / unit
@@ -261,11 +266,13 @@ class Timeline:
         ax.tick_params(axis="x", labelsize=FONT)
         ax.set_xlabel("time since the first click (minutes:seconds)", fontsize=FONT)
 
-    def _group(self, ax: Any, unit: float, grouped: list[Action], rectangle: Any) -> None:
-        """Clicks the minute scale cannot tell apart: one box over both rows, named below."""
+    def _group(self, ax: Any, unit: float, grouped: list[Action]) -> None:
+        """Clicks the minute scale cannot tell apart: one box over both rows, named above it."""
+        from matplotlib.patches import Rectangle
+
         first, last = grouped[0].at / unit, grouped[-1].at / unit
         pad = 4 / unit
-        box = rectangle(
+        box = Rectangle(
             (first - pad, WIRE - 0.35),
             last - first + 2 * pad,
             CLICKS - WIRE + 0.7,
