@@ -43,7 +43,13 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
     exercise = load_course().exercise(exercise_id)
     try:
         from course_kit.grading.engine import check as run_check  # spawns pytest: check cells only
-        from course_kit.student.report import advice, unfinished_free_text, unfinished_warning
+        from course_kit.student.report import (
+            advice,
+            broken,
+            not_started,
+            unfinished_free_text,
+            unfinished_warning,
+        )
 
         chosen = implementation(impl)
         score, _ = run_check(chosen.folder, [exercise.id], load_course())
@@ -52,9 +58,14 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
         trouble = [f"the check could not run: {type(exc).__name__}: {exc}"]
         return _check_table(exercise, rows, trouble, exercise.file, impl or "?")
     rows = []
+    why = broken(score.tasks)  # a file that cannot be used: said once, in the first row
     for task_score in score.tasks:
         task, failure = task_score.task, task_score.first_failure
         message = _readable(failure.message or failure.status) if failure else ""
+        if not_started(task_score):  # as stepup check says it
+            message = "not started yet"
+        if why is not None:
+            message = why if not rows else "not checked until the file can be used"
         hint = advice(task_score)
         status = "✓" if task_score.passed else "✗"
         points = f"{task_score.earned}/{task.points}"

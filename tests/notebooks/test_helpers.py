@@ -15,6 +15,7 @@ import pytest
 import course_kit.notebook as nb
 from course_kit.impl import ImplementationError
 from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
 from course_kit.markup import escape
 from course_kit.notebook.__main__ import KERNELSPEC, run
 
@@ -133,13 +134,15 @@ def test_a_person_asked_for_again_comes_back_as_first_made(tmp_path: Path) -> No
 
 def test_the_check_table_never_raises(tmp_path: Path) -> None:
     folder = copy_of("exercises", tmp_path)
-    (folder / "ex04_why_reset_email_verified.py").write_text("ANSWERS = {\n", encoding="utf-8")
-    table = nb.check("ex04", str(folder))
+    (folder / "ex05_password_change.py").write_text("def change_password(:\n", encoding="utf-8")
+    table = nb.check("ex05", str(folder))
     assert table.attrs["data-passed"] == "0"
-    assert "has a syntax error on line" in str(table.rows[0][4]), table.rows
+    # Why the file cannot be used, once; the other tasks wait for it.
+    assert "has a syntax error on line 1" in str(table.rows[0][4]), table.rows
+    assert [row[4] for row in table.rows[1:]] == ["not checked until the file can be used"] * 2
     # The footer is Markdown: code in HTML, the words alone in text.
-    assert "All hints: <code>stepup hint ex04</code>" in table._repr_html_()
-    assert "All hints: stepup hint ex04 in the lab's Terminal." in repr(table)
+    assert "All hints: <code>stepup hint ex05</code>" in table._repr_html_()
+    assert "All hints: stepup hint ex05 in the lab's Terminal." in repr(table)
     nowhere = nb.check("ex04", str(tmp_path / "no-such-folder"))
     assert nowhere.attrs["data-passed"] == "0"
     assert "! the check could not run: ImplementationError: --impl" in str(nowhere.footer)
@@ -208,6 +211,14 @@ def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
     ]
     assert years[0] == "2001"
     assert years[1] != "2001", "the frozen clock was still frozen in the next cell"
+
+
+def test_untouched_tasks_get_their_own_hints() -> None:
+    table = nb.check("ex03", "exercises")
+    tasks = load_course().exercise("ex03").tasks
+    assert [row[4] for row in table.rows] == ["not started yet"] * len(tasks), table.rows
+    for task, row in zip(tasks, table.rows, strict=True):
+        assert row[5].text in (*task.hints, *task.hint_for.values()), row
 
 
 def test_hints_show_as_html_in_a_notebook_and_as_words_in_text() -> None:
