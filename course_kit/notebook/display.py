@@ -132,12 +132,20 @@ def brief(response: httpx.Response) -> str:
     return f"{response.status_code} {json_field(response, 'code')}".strip()
 
 
-def outcomes(rows: Sequence[tuple[str, object, object]], title: str = "") -> Table:
+def outcomes(
+    rows: Sequence[tuple[str, object, object]], title: str = "", again: str = ""
+) -> Table:
     """Rows of (what was tried, what should happen, what happened) → a table with ✓ or ✗.
 
     For a response, the expected value is a status, optionally followed by the body's ``code``
     or its ``error`` message: ``"403"``, ``"403 reauth_required"``, ``"409 Email already in
-    use"``. Any other value must equal the expected one, type included."""
+    use"``. Any other value must equal the expected one, type included.
+
+    ``again`` is for a cell whose outcome cannot repeat on its own (a key revoked, a link
+    used): when the cell runs a second time, a row that no longer holds says that (↻ and
+    ``again``, which names the cell to run first) instead of a ✗ that blames the student's
+    code."""
+    rerun = bool(again) and ran_before()
     shown = []
     for what, expected, got in rows:
         says = ""
@@ -149,10 +157,18 @@ def outcomes(rows: Sequence[tuple[str, object, object]], title: str = "") -> Tab
             got = brief(got)
         else:
             good = type(got) is type(expected) and got == expected
-        shown.append([what, _shown(expected), _shown(got), "✓" if good else "✗", says])
+        mark = "✓" if good else "↻" if rerun else "✗"
+        shown.append([what, _shown(expected), _shown(got), mark, again if mark == "↻" else says])
     if not any(row[-1] for row in shown):
         return table(["what", "expected", "got", ""], [row[:-1] for row in shown], title)
     return table(["what", "expected", "got", "", "the app says"], shown, title)
+
+
+def ran_before() -> bool:
+    """Whether the cell running now ran before in this kernel (the same source)."""
+    shell = ipython_shell()
+    inputs = shell.user_ns.get("_ih", []) if shell is not None else []
+    return len(inputs) > 1 and inputs[-1] in inputs[:-1]
 
 
 def _shown(value: object) -> str:

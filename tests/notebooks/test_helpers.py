@@ -280,3 +280,21 @@ def test_jupyter_stays_out_of_the_import_path() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=KIT_ROOT
     )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_row_that_cannot_repeat_says_which_cell_to_run_first(tmp_path: Path) -> None:
+    """Run a second time, a cell whose outcome cannot repeat (the key it revokes is gone) shows
+    ↻ and what to run first, not a ✗ that blames the student's code; the first run is judged
+    as any other."""
+    revoke = (
+        "gone = len(spent) > 0\nspent.append(1)\n"
+        'nb.outcomes([("revoke the key", True, not gone)], again="run the cell above first")'
+    )
+    path = notebook_of(tmp_path, "import course_kit.notebook as nb\nspent = []", revoke)
+    done = run(path, "solutions", again=lambda notebook: [[1]])
+    assert done.error is None and done.again_error is None, done.error or done.again_error
+    first, second = (
+        cell.outputs[0]["data"]["text/html"] for cell in [done.notebook.cells[1], *done.again[0]]
+    )
+    assert ">✓</td>" in first and "↻" not in first
+    assert ">↻</td>" in second and "run the cell above first" in second and "✗" not in second
