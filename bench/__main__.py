@@ -1,6 +1,6 @@
 """``python -m bench [PART ...] [--markdown] [--quick]``: run the benchmarks, print one table.
 
-Parts: guard, confirm, freezegun, suite (default: all). ``--quick`` takes fewer samples (a
+Parts: guard, confirm, freezegun, intake, suite (default: all). ``--quick`` takes fewer samples (a
 smoke run, not figures to publish).
 """
 
@@ -8,11 +8,11 @@ import argparse
 import os
 import sys
 
-from bench import confirm, freeze, guard, suite
+from bench import confirm, freeze, guard, intake, suite
 from bench.machine import describe
 from bench.stats import Row, render
 
-PARTS = ("guard", "confirm", "freezegun", "suite")
+PARTS = ("guard", "confirm", "freezegun", "intake", "suite")
 
 
 def say(message: str) -> None:
@@ -41,6 +41,8 @@ def main() -> None:
         rows += confirm.run(samples=5 if args.quick else 15, say=say)
     if "freezegun" in parts:
         rows += freeze.run(samples=10 if args.quick else 30, say=say)
+    if "intake" in parts:
+        rows += intake.run(runs=3 if args.quick else 7, say=say)
     if "suite" in parts:
         rows += suite.run(say=say)
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
