@@ -49,8 +49,10 @@ def run_graded(
     run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
     hidden = course.grading.hidden_dir if include_hidden else None
     # The grader's own folder; the judges make the submission processes' folders inside it,
-    # so whatever happens to a judge, one rmtree here cleans everything up.
-    private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=scratch_root()))
+    # so whatever happens to a judge, one rmtree here cleans everything up. A batch worker is
+    # given a work root (STEPUP_WORK_ROOT) that its parent removes should the worker die.
+    work_root = os.environ.get("STEPUP_WORK_ROOT") or scratch_root()
+    private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=work_root))
     private.chmod(0o711)  # a confined process as another user may pass through to its folder
     groups = spread(ids, run, shards, kit_root, hidden)
     mode = detect().mode  # probed once here, not again in every judge

@@ -4,6 +4,7 @@ too many members is refused from its end record, before zipfile lists a single m
 
 import bz2
 import lzma
+import re
 import struct
 import subprocess
 import sys
@@ -106,7 +107,9 @@ def test_an_end_record_that_understates_the_count_is_not_believed(tmp_path: Path
     end = data.rfind(b"PK\x05\x06")
     struct.pack_into("<2H", data, end + 8, 1, 1)
     archive.write_bytes(bytes(data))
-    with pytest.raises(SubmissionError, match=f"liar.zip holds {MAX_ZIP_MEMBERS + 1:,} files"):
+    with pytest.raises(
+        SubmissionError, match=re.escape(f"liar.zip holds {MAX_ZIP_MEMBERS + 1:,} files")
+    ):
         read_submission(archive, COURSE)
 
 
@@ -124,5 +127,5 @@ def test_an_archive_file_over_the_cap_is_refused_unread(tmp_path: Path) -> None:
     archive = tmp_path / "huge.zip"
     with archive.open("wb") as fh:
         fh.truncate(101 << 20)  # sparse: costs no disk
-    with pytest.raises(SubmissionError, match="huge.zip is larger than 100 MiB"):
+    with pytest.raises(SubmissionError, match=re.escape("huge.zip is larger than 100 MiB")):
         read_submission(archive, COURSE)

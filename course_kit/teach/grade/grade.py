@@ -94,7 +94,8 @@ def grade(
             notes=intake.notes,
         )
 
-    folder = Path(tempfile.mkdtemp(prefix="stepup-submission-")) / "exercises"
+    work_root = os.environ.get("STEPUP_WORK_ROOT")  # a batch worker's, removed if it dies
+    folder = Path(tempfile.mkdtemp(prefix="stepup-submission-", dir=work_root)) / "exercises"
     folder.mkdir(mode=0o755)
     folder.parent.chmod(0o755)  # the submission process may run as another user
     for exercise in course.exercises:
