@@ -3,6 +3,7 @@ every results file must validate against."""
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import jsonschema
 
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Limits, load_course
+from course_kit.teach.author.mutants import load_mutants
 from course_kit.teach.grade.results import Results, schema
 
 COURSE = load_course()
@@ -115,8 +117,9 @@ def validate_outputs(outdir: Path) -> dict[str, Any]:
     jsonschema.validate(canonical, CANONICAL_SCHEMA)
     jsonschema.validate(json.loads((outdir / "results.json").read_text()), GRADESCOPE_SCHEMA)
     jsonschema.validate(json.loads((outdir / "exercism-results.json").read_text()), EXERCISM_SCHEMA)
-    assert (outdir / "junit.xml").read_text().startswith("<?xml")
+    ET.parse(outdir / "junit.xml")  # well-formed XML, whatever the messages held
     assert (outdir / "summary.md").read_text().startswith("# ")
+    assert (outdir / "instructor-summary.md").read_text().startswith("# ")
     return canonical
 
 
@@ -141,3 +144,13 @@ def statuses(results: dict[str, Any], exercise: str) -> set[str]:
 
 def exercise(results: dict[str, Any], exercise_id: str) -> dict[str, Any]:
     return next(e for e in results["exercises"] if e["id"] == exercise_id)
+
+
+def mutated(folder: Path, mutant_name: str) -> Path:
+    """``folder/exercises/`` holding the solution file that the mutant of that name (in
+    ``tests/meta/mutants.toml``) breaks, broken as it says."""
+    mutant = next(m for m in load_mutants(KIT_ROOT) if m.name == mutant_name)
+    target = folder / "exercises" / Path(mutant.file).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(mutant.apply((KIT_ROOT / mutant.file).read_text(encoding="utf-8")))
+    return folder

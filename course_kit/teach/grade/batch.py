@@ -130,7 +130,7 @@ class Worker:
         last_words = self.last_words
         why = _death(code) + (f": {last_words}" if last_words else "")
         found = results.failed(course, self.label, f"the grader's worker {why}", 0.0)
-        adapters.write_all(found, self.outdir, formats, course)
+        adapters.write_all(found, self.outdir, formats)
         return found
 
     def clean_up(self, reaper: Reaper, keep: list[int]) -> None:

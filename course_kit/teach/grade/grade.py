@@ -54,6 +54,7 @@ def grade(
         return results.failed(course, name, str(exc), time.monotonic() - started)
 
     messages: dict[str, str] = {}
+    states: dict[str, results.ExerciseState] = {}
     runnable, broken = [], []
     for exercise in course.exercises:
         shown = str(exercise.path)
@@ -64,10 +65,12 @@ def grade(
         elif problem:
             messages[exercise.id] = problem
             broken.append(exercise.id)
+            states[exercise.id] = "broken"
         elif stub_digest(content) == exercise.stub_sha256:
             # The pristine stubs earn nothing (tests/meta proves it): no need to run them. The
             # pin in course.toml, not the kit's working copy, says what "untouched" is.
             messages[exercise.id] = f"{shown} is the untouched starting stub"
+            states[exercise.id] = "untouched"
         else:
             runnable.append(exercise.id)
     texts = [
@@ -80,7 +83,7 @@ def grade(
         for file in [course.exercise(exercise_id).file]
     ]
     submitted = {e.id for e in course.exercises if e.file in intake.files}
-    common |= {"submitted": submitted, "free_text": texts}
+    common |= {"submitted": submitted, "free_text": texts, "states": states}
     if not runnable and len(broken) == len(submitted):
         return results.failed(
             course,
@@ -92,6 +95,7 @@ def grade(
             free_text=texts,
             exercise_messages=messages,
             notes=intake.notes,
+            states=states,
         )
 
     work_root = os.environ.get("STEPUP_WORK_ROOT")  # a batch worker's, removed if it dies
@@ -114,6 +118,7 @@ def grade(
         shutil.rmtree(folder.parent, ignore_errors=True)
 
     messages |= outcome.import_errors
+    states |= dict.fromkeys(outcome.import_errors, "broken")
     for flag in outcome.flags:
         for exercise_id in [flag.exercise] if flag.exercise else runnable:
             messages[exercise_id] = f"flagged for the instructor: {flag.reason}"

@@ -30,7 +30,7 @@ def grade_into(entry: Path, outdir: Path, formats: list[str], limits: Limits, ki
             f"the grader failed on this submission: {type(exc).__name__}: {exc}",
             time.monotonic() - started,
         )
-    adapters.write_all(found, outdir, formats, course)
+    adapters.write_all(found, outdir, formats)
 
 
 def main() -> None:
