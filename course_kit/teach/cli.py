@@ -101,6 +101,29 @@ def batch(
             folder, out, jobs, chosen, limits, on_done=lambda _: progress.advance(bar)
         )
     typer.echo(f"Gradebook: {gradebook}")
+    if total:
+        from course_kit.teach.report.write import PAGE
+
+        typer.echo(f"Class report: {out / PAGE}")
+
+
+@teach.command()
+def report(
+    folder: Annotated[
+        Path, typer.Argument(help="a batch's folder: OUT of stepup teach batch, one folder each")
+    ],
+) -> None:
+    """Write the class report of FOLDER into it: class-report.html (opens offline),
+    class-summary.md with its charts, and CSV tables."""
+    from course_kit.teach.report.rows import ReportError
+    from course_kit.teach.report.write import write_report
+
+    try:
+        written = write_report(folder)
+    except ReportError as exc:
+        fail(f"stepup teach report: {exc}")
+    typer.echo(f"Class report: {written[0]}")
+    typer.echo("Beside it: " + ", ".join(p.name for p in written[1:]))
 
 
 export_app = typer.Typer(help="Package the grader for a platform.", no_args_is_help=True)

@@ -3,10 +3,12 @@ every results file must validate against."""
 
 import json
 import shutil
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import hostile_zips
 import jsonschema
 
 from course_kit.kit import KIT_ROOT
@@ -15,6 +17,7 @@ from course_kit.teach.author.mutants import load_mutants
 from course_kit.teach.grade.results import Results, schema
 
 COURSE = load_course()
+HOSTILE = Path(__file__).parent / "hostile"
 CANONICAL_SCHEMA = schema()
 # Small enough that the hostile corpus runs in seconds, large enough for a loaded machine.
 FAST = Limits(
@@ -154,3 +157,30 @@ def mutated(folder: Path, mutant_name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(mutant.apply((KIT_ROOT / mutant.file).read_text(encoding="utf-8")))
     return folder
+
+
+def case_of(name: str) -> dict[str, Any]:
+    return tomllib.loads((HOSTILE / name / "case.toml").read_text())
+
+
+def prepare(name: str, root: Path, label: str | None = None) -> Path:
+    """The hostile case ``name`` as a submission in ``root`` (named ``label``, by default as
+    the case): its files, its honest parts, its derived file; or its archive, as committed or
+    written now."""
+    case = case_of(name)
+    target = root / (label or name)
+    shutil.copytree(HOSTILE / name, target, ignore=shutil.ignore_patterns("case.toml"))
+    if "archive" in case:
+        if "write" in case:
+            getattr(hostile_zips, f"write_{case['write']}")(target / case["archive"])
+        return target / case["archive"]
+    submission(target, only=case.get("honest", []))
+    if "derive" in case:
+        derive = case["derive"]
+        text = (KIT_ROOT / derive["file"]).read_text()
+        assert text.count(derive["old"]) == 1, f"{name}: the text to replace is not unique"
+        (target / "exercises").mkdir(exist_ok=True)
+        (target / "exercises" / Path(derive["file"]).name).write_text(
+            text.replace(derive["old"], derive["new"])
+        )
+    return target

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from grader_helpers import COURSE, submission, validate_outputs
+from grader_helpers import COURSE, HOSTILE, submission, validate_outputs
 
 from course_kit.grading.sandbox.confine import detect
 from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.reaper import descendants, parents
 
-HOSTILE = Path(__file__).parent / "hostile"
 T = TypeVar("T")
 STEPUP = [sys.executable, "-m", "course_kit.cli", "teach"]
 

@@ -9,23 +9,28 @@ import hashlib
 import multiprocessing
 import os
 import re
-import shutil
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import hostile_zips
 import pytest
-from grader_helpers import FAST, as_json, exercise, statuses, submission, validate_outputs
+from grader_helpers import (
+    FAST,
+    HOSTILE,
+    as_json,
+    case_of,
+    exercise,
+    prepare,
+    statuses,
+    validate_outputs,
+)
 
 from course_kit.grading.sandbox.confine import detect
 from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.adapters import write_all
 from course_kit.teach.grade.grade import grade
 
-HOSTILE = Path(__file__).parent / "hostile"
 CASES = sorted(p.name for p in HOSTILE.iterdir() if (p / "case.toml").is_file())
 # A forged result file waiting in the output folder must be replaced, not kept.
 FORGED = '{"score": 22, "max_score": 22, "tests": []}'
@@ -35,32 +40,6 @@ HIDDEN_KEY = re.findall(
     (KIT_ROOT / "tests/graded/hidden/test_ex04_why_reset_email_verified_hidden.py").read_text(),
 )
 KIT_PARTS = ("course_app", "tests", "exercises", "solutions", "course.toml", "pyproject.toml")
-
-
-def case_of(name: str) -> dict[str, Any]:
-    return tomllib.loads((HOSTILE / name / "case.toml").read_text())
-
-
-def prepare(name: str, root: Path) -> Path:
-    """The case's folder as a submission: its files, its honest parts, its derived file; or
-    its archive, as committed or written now."""
-    case = case_of(name)
-    target = root / name
-    shutil.copytree(HOSTILE / name, target, ignore=shutil.ignore_patterns("case.toml"))
-    if "archive" in case:
-        if "write" in case:
-            getattr(hostile_zips, f"write_{case['write']}")(target / case["archive"])
-        return target / case["archive"]
-    submission(target, only=case.get("honest", []))
-    if "derive" in case:
-        derive = case["derive"]
-        text = (KIT_ROOT / derive["file"]).read_text()
-        assert text.count(derive["old"]) == 1, f"{name}: the text to replace is not unique"
-        (target / "exercises").mkdir(exist_ok=True)
-        (target / "exercises" / Path(derive["file"]).name).write_text(
-            text.replace(derive["old"], derive["new"])
-        )
-    return target
 
 
 def fingerprint(paths: list[Path]) -> dict[str, str]:

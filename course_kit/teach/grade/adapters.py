@@ -255,14 +255,17 @@ FORMATS: dict[str, tuple[str, Callable[[Results], str]]] = {
 }
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, content: str | bytes) -> None:
     """Write next to the target, then rename over it: a reader never sees half a file, and
     whatever was there before (a stray or forged file) is replaced whole."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.fchmod(handle, 0o644)  # results are read by people and platforms, not only by us
-    # Whatever text slipped through unescaped, the file is written whole and valid UTF-8.
-    with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(text)
+    if isinstance(content, bytes):
+        with os.fdopen(handle, "wb") as binary:
+            binary.write(content)
+    else:  # whatever text slipped through unescaped, the file is whole and valid UTF-8
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(content)
     os.replace(temporary, path)
 
 

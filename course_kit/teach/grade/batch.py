@@ -1,6 +1,7 @@
 """``stepup teach batch DIR``: every submission in DIR (one folder or zip each), N at a time,
 each in a worker process of its own (:mod:`course_kit.teach.grade.worker`), with a progress
-bar and a gradebook CSV at the end.
+bar; at the end a gradebook CSV whose ``message`` names the first thing each row lost, and the
+class report (:mod:`course_kit.teach.report.write`).
 
 A worker that dies (the out-of-memory killer's ``SIGKILL``, a crash) costs its own row only:
 that row gets an error result saying so, and the batch ends what the worker left running
@@ -8,8 +9,6 @@ that row gets an error result saying so, and the batch ends what the worker left
 made for it and owns.
 """
 
-import csv
-import io
 import os
 import shutil
 import signal
@@ -27,11 +26,14 @@ from course_kit.grading.judge.subject import scratch_root
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Course, Limits, load_course
 from course_kit.teach.grade import adapters, results
+from course_kit.teach.grade.explain import first_loss
 from course_kit.teach.grade.reaper import Reaper
+from course_kit.teach.grade.spreadsheet import csv_text
+from course_kit.teach.report.write import REPORT_FILES, write_report
 from course_kit.text import printable
 
 GRADEBOOK = "gradebook.csv"
-RESERVED = {GRADEBOOK, ""}  # names a submission's results folder must not take
+RESERVED = {GRADEBOOK, "", *REPORT_FILES}  # names a submission's results folder must not take
 
 
 def submissions_in(folder: Path) -> list[Path]:
@@ -51,8 +53,7 @@ def row(found: results.Results) -> dict[str, Any]:
         "max_score": found.max_score,
     }
     entry |= {e.id: e.score for e in found.exercises}
-    reasons = [found.message] + [f.reason for f in found.flags]
-    entry["message"] = "; ".join(r for r in reasons if r)
+    entry["message"] = first_loss(found)
     return entry
 
 
@@ -70,13 +71,6 @@ def labels(entries: list[Path]) -> dict[Path, str]:
         taken.add(name)
         names[entry] = name
     return names
-
-
-def cell(value: Any) -> Any:
-    """A gradebook cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @dataclass
@@ -200,11 +194,8 @@ def grade_batch(
                 worker.process.wait()
                 worker.clean_up(reaper, keep=[])
     columns = ["submission", "status", "score", "max_score", *[e.id for e in course.exercises]]
-    table = io.StringIO(newline="")
-    writer = csv.DictWriter(table, [*columns, "message"], restval="")
-    writer.writeheader()
-    for entry in entries:
-        writer.writerow({key: cell(value) for key, value in rows[entry].items()})
     gradebook = outdir / GRADEBOOK
-    adapters.write_atomic(gradebook, table.getvalue())
+    adapters.write_atomic(gradebook, csv_text([*columns, "message"], [rows[e] for e in entries]))
+    if entries:
+        write_report(outdir)
     return gradebook
