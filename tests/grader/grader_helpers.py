@@ -15,6 +15,7 @@ from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Limits, load_course
 from course_kit.teach.author.mutants import load_mutants
 from course_kit.teach.grade.results import Results, schema
+from course_kit.teach.publish.gradescope_format import GradescopeResults
 
 COURSE = load_course()
 HOSTILE = Path(__file__).parent / "hostile"
@@ -30,60 +31,6 @@ FAST = Limits(
     output_kb=16,
 )
 
-VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
-TEXT_FORMAT = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
-# Gradescope's documented results.json ("Autograder Specifications", output format).
-GRADESCOPE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "anyOf": [
-        {"required": ["score"]},
-        {"required": ["tests"], "properties": {"tests": {"items": {"required": ["score"]}}}},
-    ],
-    "properties": {
-        "score": {"type": "number"},
-        "execution_time": {"type": "number"},
-        "output": {"type": "string"},
-        "output_format": TEXT_FORMAT,
-        "test_output_format": TEXT_FORMAT,
-        "test_name_format": TEXT_FORMAT,
-        "visibility": VISIBILITY,
-        "stdout_visibility": VISIBILITY,
-        "extra_data": {"type": "object"},
-        "tests": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "score": {"type": "number"},
-                    "max_score": {"type": "number"},
-                    "status": {"enum": ["passed", "failed"]},
-                    "name": {"type": "string"},
-                    "name_format": TEXT_FORMAT,
-                    "number": {"type": "string"},
-                    "output": {"type": "string"},
-                    "output_format": TEXT_FORMAT,
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "visibility": VISIBILITY,
-                    "extra_data": {"type": "object"},
-                },
-            },
-        },
-        "leaderboard": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["name", "value"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "value": {"type": ["number", "string"]},
-                    "order": {"enum": ["asc", "desc"]},
-                },
-            },
-        },
-    },
-}
 # Exercism's test-runner interface, version 3.
 EXERCISM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -118,7 +65,7 @@ def validate_outputs(outdir: Path) -> dict[str, Any]:
     """Every file of a results folder is valid; returns the canonical results."""
     canonical = json.loads((outdir / "stepup-results.json").read_text())
     jsonschema.validate(canonical, CANONICAL_SCHEMA)
-    jsonschema.validate(json.loads((outdir / "results.json").read_text()), GRADESCOPE_SCHEMA)
+    GradescopeResults.model_validate(json.loads((outdir / "results.json").read_text()))
     jsonschema.validate(json.loads((outdir / "exercism-results.json").read_text()), EXERCISM_SCHEMA)
     ET.parse(outdir / "junit.xml")  # well-formed XML, whatever the messages held
     assert (outdir / "summary.md").read_text().startswith("# ")

@@ -16,7 +16,6 @@ from grader_helpers import (
     COURSE,
     EXERCISM_SCHEMA,
     FAST,
-    GRADESCOPE_SCHEMA,
     as_json,
     mutated,
     submission,
@@ -29,6 +28,7 @@ from course_kit.grading.sandbox.protocol import Raised
 from course_kit.teach.grade import results
 from course_kit.teach.grade.adapters import write_all
 from course_kit.teach.grade.grade import grade
+from course_kit.teach.publish.gradescope_format import GradescopeResults
 from course_kit.text import UNSAFE
 
 ALL_FORMATS = ["gradescope", "exercism", "junit", "markdown"]
@@ -131,7 +131,7 @@ def test_students_learn_how_many_hidden_tests_failed(
 ) -> None:
     found, out = hidden_failures
     gradescope = json.loads((out / "results.json").read_text())
-    validate(gradescope, GRADESCOPE_SCHEMA)
+    GradescopeResults.model_validate(gradescope)
     entry = next(t for t in gradescope["tests"] if t["name"].startswith("ex05 task 2"))
     assert entry["status"] == "failed" and "✗ 2 of 4 hidden tests failed" in entry["output"]
     exercism = json.loads((out / "exercism-results.json").read_text())

@@ -16,7 +16,7 @@ from typing import Any
 
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import Status, TestResult, score
-from course_kit.grading.sandbox.confine import detect
+from course_kit.grading.sandbox.confine import PROBE_FAILURES, detect
 from course_kit.manifest import Course, Limits, load_course, stub_digest
 from course_kit.source import free_text, syntax_error
 from course_kit.teach.grade import results
@@ -25,12 +25,25 @@ from course_kit.text import printable
 
 
 def unconfined_as_root() -> str | None:
-    """Why grading must not start: root would run a stranger's code with no confinement."""
+    """Why grading must not start: root would run a stranger's code with no confinement. The
+    message names what each confinement's probe met (a missing tool, or a confined user who
+    cannot run this Python), so the fix is the right one."""
     if os.geteuid() != 0 or detect().mode != "none" or os.environ.get("STEPUP_CONFINE") == "none":
         return None
+    failed = sorted(PROBE_FAILURES.items())
+    causes = "; ".join(f"{mode}: {detail}" for mode, (_, detail) in failed)
+    fixes = []
+    if any(cause == "not installed" for _, (cause, _) in failed):
+        fixes.append("install bubblewrap (apt-get install bubblewrap util-linux)")
+    if any(cause == "cannot run" for _, (cause, _) in failed):
+        fixes.append(
+            "put Python and the kit where other users may read and run them"
+            " (not under /root or a home folder of mode 0700)"
+        )
+    fixes.append("or set STEPUP_CONFINE=none to accept the risk")
     return (
-        "refusing to run a submission as root without confinement: install bubblewrap"
-        " (apt-get install bubblewrap), or set STEPUP_CONFINE=none to accept the risk"
+        f"refusing to run a submission as root without confinement ({causes or 'no mode works'}):"
+        f" {', '.join(fixes)}"
     )
 
 
