@@ -27,7 +27,7 @@ from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Course, Limits, load_course
 from course_kit.teach.grade import adapters, results
 from course_kit.teach.grade.explain import first_loss
-from course_kit.teach.grade.reaper import Reaper
+from course_kit.teach.grade.reaper import Reaper, adopting_orphans
 from course_kit.teach.grade.spreadsheet import csv_text
 from course_kit.teach.report.write import REPORT_FILES, write_report
 from course_kit.text import printable
@@ -167,7 +167,7 @@ def grade_batch(
     limits = limits or course.grading.limits
     rows: dict[Path, dict[str, Any]] = {}
     waiting, running = list(entries), list[Worker]()
-    with Reaper() as reaper:
+    with adopting_orphans() as reaper:
         try:
             while waiting or running:
                 while waiting and len(running) < max(1, jobs):

@@ -14,9 +14,8 @@ import ctypes
 import os
 import signal
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from types import TracebackType
 
 PR_SET_CHILD_SUBREAPER = 36
 SWEEPS = 50  # orphans handed over while we kill their parents: look again, a bounded number
@@ -52,24 +51,12 @@ def descendants(root: int, tree: dict[int, int]) -> list[int]:
 
 
 class Reaper:
-    """Adopts orphans for as long as it is entered; :meth:`sweep` ends them."""
+    """Ends what dead workers left running: their process groups, and the orphans handed
+    over to this process while it adopts them (:func:`adopting_orphans`). Children this
+    process had before (``spared``) are not its business."""
 
-    def __init__(self) -> None:
-        self.adopting = False
-
-    def __enter__(self) -> "Reaper":
-        self.adopting = _set_subreaper(True)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.sweep(keep=())
-        if self.adopting:
-            _set_subreaper(False)
+    def __init__(self, spared: Collection[int] = ()) -> None:
+        self.spared = frozenset(spared)
 
     def end_group(self, leader: int) -> None:
         """Kill the process group a worker led (it was started in a session of its own)."""
@@ -77,13 +64,17 @@ class Reaper:
             os.killpg(leader, signal.SIGKILL)
 
     def sweep(self, keep: Collection[int]) -> list[int]:
-        """Kill every child of this process but ``keep`` (the live workers), with all they
-        started, and reap them; returns the pids ended. Only orphans of dead workers are
-        children of ours besides the workers."""
+        """Kill every child of this process but ``keep`` (the live workers) and the spared,
+        with all they started, and reap them; returns the pids ended. Only orphans of dead
+        workers are children of ours besides those."""
         me, ended = os.getpid(), []
         for _ in range(SWEEPS):
             tree = parents()
-            orphans = [pid for pid, parent in tree.items() if parent == me and pid not in keep]
+            orphans = [
+                pid
+                for pid, parent in tree.items()
+                if parent == me and pid not in keep and pid not in self.spared
+            ]
             if not orphans:
                 break
             for orphan in orphans:
@@ -96,3 +87,17 @@ class Reaper:
                 ended += doomed
             time.sleep(0.01)  # their own orphans are handed over to us now: look again
         return ended
+
+
+@contextlib.contextmanager
+def adopting_orphans() -> Iterator[Reaper]:
+    """While inside, this process adopts orphans; on the way out, every one left is ended."""
+    me = os.getpid()
+    reaper = Reaper(spared=[pid for pid, parent in parents().items() if parent == me])
+    adopting = _set_subreaper(True)
+    try:
+        yield reaper
+    finally:
+        reaper.sweep(keep=())
+        if adopting:
+            _set_subreaper(False)

@@ -197,8 +197,7 @@ def _crashes(rows: list[Row]) -> list[Problem]:
                 continue
             died = _own(row.results, exercise.id, lambda t: t.cause == "crash")
             if died:
-                detail = f"{_count(died)} died: first {died[0].name}: {died[0].message}"
-                found.append(Problem("crash", row.label, exercise.id, one_line(detail)))
+                found.append(Problem("crash", row.label, exercise.id, _first(died, "died")))
     return found
 
 
@@ -208,8 +207,9 @@ def _timeouts(rows: list[Row]) -> list[Problem]:
         for exercise in row.results.exercises:
             late = _own(row.results, exercise.id, lambda t: t.status == "timeout")
             if late and exercise.state == "graded":
-                detail = f"{_count(late)} out of time: first {late[0].name}: {late[0].message}"
-                found.append(Problem("timeout", row.label, exercise.id, one_line(detail)))
+                found.append(
+                    Problem("timeout", row.label, exercise.id, _first(late, "out of time"))
+                )
     return found
 
 
@@ -247,8 +247,10 @@ def _own(results: Results, exercise_id: str, which: Callable[[TestEntry], bool])
     return [t for t in results.tests if t.exercise == exercise_id and which(t)]
 
 
-def _count(tests: list[TestEntry]) -> str:
-    return "1 test" if len(tests) == 1 else f"{len(tests)} tests"
+def _first(tests: list[TestEntry], what: str) -> str:
+    """``2 tests out of time: first test_x: did not finish within 10 s``."""
+    count = "1 test" if len(tests) == 1 else f"{len(tests)} tests"
+    return one_line(f"{count} {what}: first {tests[0].name}: {tests[0].message}")
 
 
 def _answers(rows: list[Row]) -> list[AnswerGroup]:
