@@ -1,18 +1,28 @@
 """``python -m bench [PART ...] [--markdown] [--quick]``: run the benchmarks, print one table.
 
-Parts: guard, confirm, freezegun, intake, suite (default: all). ``--quick`` takes fewer samples (a
-smoke run, not figures to publish).
+Parts: guard, confirm, rejection, freezegun, load, crash, slow, intake, suite (default: all).
+``--quick`` takes fewer samples and shorter runs (a smoke run, not figures to publish).
 """
 
 import argparse
 import os
 import sys
 
-from bench import confirm, freeze, guard, intake, suite
+from bench import confirm, freeze, guard, intake, load, rejection, suite
 from bench.machine import describe
 from bench.stats import Row, render
 
-PARTS = ("guard", "confirm", "freezegun", "intake", "suite")
+PARTS = (
+    "guard",
+    "confirm",
+    "rejection",
+    "freezegun",
+    "load",
+    "crash",
+    "slow",
+    "intake",
+    "suite",
+)
 
 
 def say(message: str) -> None:
@@ -39,8 +49,22 @@ def main() -> None:
         rows += guard.run_in_process(samples=300 if args.quick else 2000)
     if "confirm" in parts:
         rows += confirm.run(samples=5 if args.quick else 15, say=say)
+    if "rejection" in parts:
+        rows += rejection.run(samples=5 if args.quick else 15, say=say)
     if "freezegun" in parts:
         rows += freeze.run(samples=10 if args.quick else 30, say=say)
+    if "load" in parts:
+        sizes = (20,) if args.quick else (50, 100, 200)
+        rows += load.run_load(sizes, seconds=10 if args.quick else 60, say=say)
+    if "crash" in parts:
+        rows += load.run_crash(
+            size=20 if args.quick else 50,
+            kills=2 if args.quick else 6,
+            seconds=3 if args.quick else 5,
+            say=say,
+        )
+    if "slow" in parts:
+        rows += load.run_slow(connections=1100, descriptors=1024, say=say)
     if "intake" in parts:
         rows += intake.run(runs=3 if args.quick else 7, say=say)
     if "suite" in parts:

@@ -25,6 +25,7 @@ def free_port() -> int:
 class Target(NamedTuple):
     url: str  # http://localhost:PORT
     pid: int
+    db_path: str
 
     def cpu_seconds(self) -> float:
         """CPU time the server process has used so far (user + system, all threads)."""
@@ -33,11 +34,11 @@ class Target(NamedTuple):
 
 
 @contextmanager
-def target(rounds: int = 4, bare: bool = False) -> Iterator[Target]:
-    """A fresh app with its own database in a process of its own."""
+def target(rounds: int = 4, bare: bool = False, db_path: Path | None = None) -> Iterator[Target]:
+    """The app in a process of its own, on a fresh database (or on ``db_path``)."""
     port = free_port()
-    folder = Path(tempfile.mkdtemp(prefix="stepup-bench-"))
-    command = [sys.executable, "-m", "bench.target", str(port), str(folder / "bench.db")]
+    db = db_path or Path(tempfile.mkdtemp(prefix="stepup-bench-")) / "bench.db"
+    command = [sys.executable, "-m", "bench.target", str(port), str(db)]
     command += ["--rounds", str(rounds)] + (["--bare"] if bare else [])
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(command, cwd=root, env=os.environ | {"PYTHONPATH": str(root)})
@@ -51,15 +52,16 @@ def target(rounds: int = 4, bare: bool = False) -> Iterator[Target]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("bench.target did not start") from None
                 time.sleep(0.05)
-        yield Target(f"http://localhost:{port}", process.pid)
+        yield Target(f"http://localhost:{port}", process.pid, str(db))
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def browser(base_url: str) -> httpx.Client:
-    """Loopback over IPv4 (``localhost`` may try ``::1`` first), with the app's own Origin."""
-    transport = httpx.HTTPTransport(local_address="127.0.0.1")
+def browser(base_url: str, local_address: str = "127.0.0.1") -> httpx.Client:
+    """Loopback over IPv4 (``localhost`` may try ``::1`` first), with the app's own Origin.
+    Another ``local_address`` in 127.0.0.0/8 is another client to the app's limits."""
+    transport = httpx.HTTPTransport(local_address=local_address)
     return httpx.Client(
         base_url=base_url.replace("localhost", "127.0.0.1"),
         headers={"origin": base_url},

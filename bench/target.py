@@ -9,8 +9,8 @@ Three routes that do the same work and differ only in their guards:
 - ``GET /bench/step-up-on-loop``  the same guard called from an ``async def`` dependency,
   i.e. on the event loop instead of a worker thread (a proposal, measured side by side).
 
-``--bare`` strips the security middlewares (CSRF, headers, audit hook, body limit) to
-measure what they cost.
+``--bare`` strips the security middlewares (CSRF, headers, host check, proxies, body limit)
+to measure what they cost.
 """
 
 import argparse

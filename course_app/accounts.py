@@ -1,10 +1,18 @@
-"""Users, their addresses and the single-use links mailed to them."""
+"""Users, their addresses and the single-use links mailed to them.
+
+An address nobody has proven belongs to nobody. Exercise 1 stores a new address at once, with
+``email_verified = 0``, and mails it a link; until that link is opened by the account it names,
+signed in, the address reserves nothing: its real owner may sign up with it (the account
+holding it goes back to the last address it proved, see :func:`release_unproven`), and a
+reset through it sends nothing, as for a free address.
+"""
 
 import sqlite3
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 
+from course_app.audit import Audit
 from course_app.clock import from_iso, now_iso, to_iso, utcnow
 from course_app.errors import ApiError
 from course_app.mail import send_mail
@@ -46,6 +54,17 @@ def email_taken(db: sqlite3.Connection, email: str, except_user_id: int | None =
     return row is not None
 
 
+def highest_password_cost(db: sqlite3.Connection) -> int:
+    """The highest bcrypt cost among the stored hashes (``$2b$12$…``), 0 when there are none:
+    after ``STEPUP_BCRYPT_ROUNDS`` is lowered, hashes at the old cost stay until their owners
+    sign in, and a wrong password must cost what rejecting one of those costs."""
+    row = db.execute(
+        "SELECT MAX(CAST(substr(password_hash, 5, 2) AS INTEGER)) FROM users"
+        " WHERE password_hash LIKE '$2_$__$%'"
+    ).fetchone()
+    return int(row[0] or 0)
+
+
 def create_user(
     db: sqlite3.Connection, email: str, password_hash: str | None, verified: bool = False
 ) -> int:
@@ -70,8 +89,69 @@ def is_unproven_signup(db: sqlite3.Connection, user_id: int) -> bool:
 def may_receive_recovery(db: sqlite3.Connection, user: User) -> bool:
     """Recovery mail goes to a proven inbox, or to the inbox of an unproven sign-up (whose
     reset then proves it). Never to an address that changed and is unproven since: a typo's
-    owner must not be handed the account."""
+    owner must not be handed the account. (A sign-up's claim ends when its address changes:
+    a trigger in ``schema.sql``.)"""
     return user.email_verified or is_unproven_signup(db, user.id)
+
+
+def proven_address(db: sqlite3.Connection, user_id: int) -> str | None:
+    """The address the account last proved before moving to an unproven one (kept by a
+    trigger in ``schema.sql``, whoever changed the address)."""
+    row = db.execute("SELECT email FROM proven_addresses WHERE user_id = ?", (user_id,)).fetchone()
+    return str(row["email"]) if row else None
+
+
+def account_label(db: sqlite3.Connection, user_id: int) -> str:
+    """How a page names an account to someone holding a link for it: the address the account
+    last proved (its own people know it), never the unproven one in the link."""
+    user = get_user(db, user_id)
+    if user is not None and user.email_verified:
+        return user.email
+    proven = proven_address(db, user_id)
+    return f"the account of {proven}" if proven else "an account that has no verified address"
+
+
+def parked_address(user_id: int) -> str:
+    """Where an account goes that holds an unproven address and has no proven one to go back
+    to: a reserved domain (RFC 2606) that receives no mail and that nobody can sign up with."""
+    return f"unclaimed-{user_id}@parked.invalid"
+
+
+def release_unproven(db: sqlite3.Connection, audit: Audit, email: str) -> None:
+    """Inside a sign-up's transaction: an account holding ``email`` without having proven it,
+    after an email change, lets go of it so its real owner can sign up.
+
+    The account goes back to the last address it proved, verified again, and is told there;
+    without one (or when that address is someone else's since), it is parked at
+    :func:`parked_address` and keeps its sessions, from which its owner can set an address of
+    their own. Its links for ``email`` die. An unproven *sign-up* still on its own address is
+    left alone: that is a claim its inbox's owner takes over with a password reset.
+    """
+    holder = find_user_by_email(db, email)
+    if holder is None or holder.email_verified or is_unproven_signup(db, holder.id):
+        return
+    back = proven_address(db, holder.id)
+    verified = back is not None and not email_taken(db, back, except_user_id=holder.id)
+    address = back if verified and back else parked_address(holder.id)
+    db.execute(
+        "UPDATE users SET email = ?, email_verified = ? WHERE id = ?",
+        (address, int(verified), holder.id),
+    )
+    db.execute(
+        "UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND email = ? COLLATE NOCASE"
+        " AND used_at IS NULL",
+        (now_iso(), holder.id, email),
+    )
+    audit.record(holder.id, "email_released", f"{email} was never verified; now {address}")
+    if verified:
+        send_mail(
+            db,
+            address,
+            "Your account's address was changed back",
+            f"Your account had moved to {email}, which was never verified, and the owner of"
+            f" that address has now claimed it. Your account uses {address} again. If you did"
+            " not ask for that change, someone holds your password: reset it now.",
+        )
 
 
 def claim_by_reset(db: sqlite3.Connection, user_id: int, email: str) -> None:
@@ -114,6 +194,13 @@ def issue_email_token(db: sqlite3.Connection, user_id: int, purpose: str, email:
 
 def consume_email_token(db: sqlite3.Connection, token: str, purpose: str) -> sqlite3.Row:
     """Mark a link token used and return its row, or raise a 400 that says why not."""
+    row = usable_email_token(db, token, purpose)
+    db.execute("UPDATE email_tokens SET used_at = ? WHERE id = ?", (now_iso(), row["id"]))
+    return row
+
+
+def usable_email_token(db: sqlite3.Connection, token: str, purpose: str) -> sqlite3.Row:
+    """The row of a link token that may still be used, or a 400 that says why not."""
     row: sqlite3.Row | None = db.execute(
         "SELECT * FROM email_tokens WHERE token_hash = ? AND purpose = ?",
         (hash_token(token), purpose),
@@ -124,7 +211,6 @@ def consume_email_token(db: sqlite3.Connection, token: str, purpose: str) -> sql
         raise ApiError(400, "This link was already used or has been replaced", "used_token")
     if from_iso(row["expires_at"]) < utcnow():
         raise ApiError(400, "This link has expired", "expired_token")
-    db.execute("UPDATE email_tokens SET used_at = ? WHERE id = ?", (now_iso(), row["id"]))
     return row
 
 
@@ -141,8 +227,48 @@ def send_verification(db: sqlite3.Connection, user_id: int, email: str, origin: 
     )
 
 
-def verify_email(db: sqlite3.Connection, token: str) -> int:
-    """Consume a verification link; the address is verified only if it is still the account's."""
+class WrongAccount(ApiError):
+    """A verification link of an email change opened without that account's session."""
+
+    def __init__(self, status: int, message: str, code: str, account: str) -> None:
+        super().__init__(status, message, code, account=account)
+
+
+def _check_link_opener(db: sqlite3.Connection, row: sqlite3.Row, opener: int | None) -> None:
+    """A sign-up's link works for whoever opens it (the inbox proves itself, and what the
+    account was set up with is wiped if its inbox's owner claims it by a reset). A link of an
+    email change only proves the inbox to the account that asked for it, signed in: otherwise
+    the owner of an address an attacker pointed their account at would, by clicking, hand
+    the attacker a verified hold on it."""
+    user_id = int(row["user_id"])
+    if opener == user_id:
+        return
+    user = get_user(db, user_id)
+    if user is not None and is_unproven_signup(db, user_id):
+        return
+    account = account_label(db, user_id)
+    if opener is None:
+        raise WrongAccount(
+            401,
+            f"This link confirms {row['email']} for {account}. Sign in to that account, then"
+            " open the link again. If you did not ask for it, ignore it: the address stays"
+            " free for you.",
+            "not_authenticated",
+            account,
+        )
+    raise WrongAccount(
+        403,
+        f"This link confirms {row['email']} for {account}, not for the account you are"
+        " signed in to. If you did not ask for it, ignore it: the address stays free for you.",
+        "wrong_account",
+        account,
+    )
+
+
+def verify_email(db: sqlite3.Connection, token: str, opener: int | None = None) -> int:
+    """Consume a verification link; the address is verified only if it is still the account's,
+    and, for an email change, only for that account's own session (``opener``)."""
+    _check_link_opener(db, usable_email_token(db, token, "verify_email"), opener)
     row = consume_email_token(db, token, "verify_email")
     cur = db.execute(
         "UPDATE users SET email_verified = 1 WHERE id = ? AND email = ? COLLATE NOCASE",

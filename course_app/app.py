@@ -3,13 +3,14 @@ exercises' routes) mounted beside the reference routes. Which files those router
 the course kit's business (``course_kit.impl``), never the app's."""
 
 from collections.abc import Sequence
+from contextlib import closing
 
 from fastapi import APIRouter, FastAPI
 
+from course_app.accounts import highest_password_cost
 from course_app.apidoc import ERROR_RESPONSES, install_method_not_allowed
-from course_app.audit import AuditHook
 from course_app.csrf import CrossSiteGuard
-from course_app.db import init_db
+from course_app.db import connect, init_db
 from course_app.errors import install_handlers
 from course_app.headers import SecurityHeaders
 from course_app.middleware import BodySizeLimit
@@ -24,7 +25,9 @@ def create_app(settings: Settings | None = None, routers: Sequence[APIRouter] = 
     mounted after the reference routes."""
     settings = settings or environment_settings()
     init_db(settings.db_path)
-    dummy_hash(settings.bcrypt_rounds)  # so the first unknown sign-in costs what the rest do
+    with closing(connect(settings.db_path)) as db:
+        highest = highest_password_cost(db)  # a lowered cost leaves older, dearer hashes
+    dummy_hash(max(settings.bcrypt_rounds, highest))  # the first unknown sign-in costs the same
 
     explorer = settings.dev_mode or settings.api_docs  # a map of the API: not for production
     app = FastAPI(
@@ -37,13 +40,14 @@ def create_app(settings: Settings | None = None, routers: Sequence[APIRouter] = 
         openapi_url="/openapi.json" if explorer else None,
     )
     app.state.settings = settings  # served to routes by get_settings
+    app.state.highest_rounds = highest  # served to routes by deps.get_rejection_rounds
     install_handlers(app)
     install_method_not_allowed(app)
     # Outermost last: headers on every answer, then the client's address (trusted proxies),
-    # the Host check, CSRF (refuse before reading a body), then the body limit; the audit
-    # hook sits closest to the routes it records.
-    app.add_middleware(AuditHook, db_path=settings.db_path)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # the Host check, CSRF (refuse before reading a body), then the body's size and time.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds
+    )
     app.add_middleware(CrossSiteGuard, origin=settings.origin)
     app.add_middleware(HostAllowList, origin=settings.origin)
     app.add_middleware(TrustedProxies, networks=settings.proxy_networks)

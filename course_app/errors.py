@@ -61,6 +61,17 @@ class NotAuthenticated(ApiError):
         super().__init__(401, message, "not_authenticated")
 
 
+class Superseded(ApiError):
+    """Another request of the same person changed what this one's guards had read (it
+    rotated the cookie, or changed the address or the password) before this one could write:
+    nothing was done. The browser already holds the other request's answer."""
+
+    def __init__(
+        self, message: str = "Another request from this session got there first; nothing was done"
+    ) -> None:
+        super().__init__(409, message, "superseded")
+
+
 class NotFound(ApiError):
     def __init__(self, message: str = "Not found") -> None:
         super().__init__(404, message, "not_found")
@@ -124,8 +135,15 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(sqlite3.OperationalError)
-    async def db_unavailable(_: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+    async def db_unavailable(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
         log.error("database error: %s", exc)
+        settings = getattr(request.app.state, "settings", None)
+        if "readonly" in str(exc) and settings is not None:
+            # After a read-only episode the database may be writable again while its -shm
+            # is not: repair it now, so the client's retry (Retry-After) goes through.
+            from course_app.db import repair_sidecars
+
+            repair_sidecars(settings.db_path)
         return _json(
             503,
             {"error": "The database is unavailable; nothing was changed", "code": "db_unavailable"},

@@ -7,9 +7,15 @@ mailed to the org's owners and to the member. The rules, checked under the write
 
 - Adding someone is an invitation; it becomes a membership only when they accept it, signed in
   with that address verified (or they join by the org's verified domain).
-- Only an owner grants, changes or takes away the owner role.
+- Only an owner grants, changes or takes away the owner role, and only an owner changes or
+  revokes an invitation to be owner (re-inviting the same address counts as changing it).
 - An admin manages members and admins; an owner manages everyone.
 - Anyone may leave. No change may leave an org without an owner.
+- Power ends with the role: when a member is removed (or leaves, or is demoted), their pending
+  invitations above what they may still grant are revoked, and so are the API keys they
+  created for the org once they may no longer mint keys there (:func:`end_power`).
+- The caller's own role is checked again under the write lock (the watch ``get_membership``
+  leaves, ``course_app/deps.py``): a member removed a moment ago commits nothing.
 
 Every function here runs inside the caller's transaction.
 """
@@ -82,13 +88,32 @@ def _email_of(db: sqlite3.Connection, user_id: int) -> str:
     return str(row["email"]) if row else ""
 
 
-def invite(
-    db: sqlite3.Connection, audit: Audit, manager: Membership, email: str, role: str
-) -> dict[str, Any]:
-    """Record (or renew) an invitation and mail it. The answer is the same whether or not an
-    account uses ``email``: inviting is no way to find out who has an account."""
+def _owner_invitation_guard(manager: Membership, role: str) -> None:
+    """An invitation to be owner is an owner's to make, change or revoke."""
     if role == "owner" and manager.role != "owner":
-        raise ApiError(403, "Only an owner can make someone an owner", "forbidden")
+        raise ApiError(
+            403, "Only an owner can invite an owner or change such an invitation", "forbidden"
+        )
+
+
+def invite(
+    db: sqlite3.Connection,
+    audit: Audit,
+    manager: Membership,
+    email: str,
+    role: str,
+    link: str | None = None,
+) -> dict[str, Any]:
+    """Record (or renew) an invitation and mail it, with ``link`` to the page where it is
+    answered. The answer is the same whether or not an account uses ``email``: inviting is
+    no way to find out who has an account."""
+    _owner_invitation_guard(manager, role)
+    pending = db.execute(
+        "SELECT role FROM invitations WHERE org_id = ? AND email = ? COLLATE NOCASE",
+        (manager.org_id, email),
+    ).fetchone()
+    if pending is not None:  # re-inviting rewrites it: as much a change as revoking it
+        _owner_invitation_guard(manager, pending["role"])
     already = db.execute(
         "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id"
         " WHERE m.org_id = ? AND u.email = ? COLLATE NOCASE",
@@ -117,8 +142,9 @@ def invite(
         email,
         f"You are invited to join an organization as {role}",
         f"{inviter} invited this address to the organization {name} as {role}. Sign in (or"
-        " sign up) with this address, verify it, and accept or decline the invitation on your"
-        " account page within 7 days. If you do not know them, ignore this mail.",
+        " sign up) with this address, verify it, and accept or decline the invitation at the"
+        " link below within 7 days. If you do not know them, ignore this mail.",
+        link,
     )
     _announce(
         db,
@@ -198,8 +224,7 @@ def revoke_invitation(
     ).fetchone()
     if row is None:
         raise NotFound("Invitation not found")
-    if row["role"] == "owner" and manager.role != "owner":
-        raise ApiError(403, "Only an owner can revoke an invitation to be owner", "forbidden")
+    _owner_invitation_guard(manager, row["role"])
     db.execute("DELETE FROM invitations WHERE id = ?", (invitation_id,))
     audit.record(manager.user_id, "invitation_revoked", f"org {manager.org_id}: {row['email']}")
 
@@ -248,6 +273,7 @@ def change_role(
         "UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?",
         (role, actor.org_id, user_id),
     )
+    end_power(db, audit, actor, user_id, role)
     email = _email_of(db, user_id)
     detail = f"org {actor.org_id}: {email} from {target.role} to {role}"
     audit.record(actor.user_id, "member_role_changed", detail)
@@ -272,6 +298,7 @@ def remove(db: sqlite3.Connection, audit: Audit, actor: Membership, user_id: int
     name = quote(org_name(db, actor.org_id))
     email = _email_of(db, user_id)
     db.execute("DELETE FROM memberships WHERE org_id = ? AND user_id = ?", (actor.org_id, user_id))
+    end_power(db, audit, actor, user_id, None)
     left = user_id == actor.user_id
     detail = f"org {actor.org_id}: {email} ({target.role})" + (", left" if left else "")
     audit.record(actor.user_id, "member_removed", detail)
@@ -285,3 +312,44 @@ def remove(db: sqlite3.Connection, audit: Audit, actor: Membership, user_id: int
         f"{email} ({target.role}) {who} from the organization {name}.",
         [email],
     )
+
+
+def grantable(role: str | None) -> tuple[str, ...]:
+    """The invitation roles a member with ``role`` may hand out (None: not a member)."""
+    if role is None or not has_permission(role, "org:members"):
+        return ()
+    return ("owner", "admin", "member") if role == "owner" else ("admin", "member")
+
+
+def end_power(
+    db: sqlite3.Connection, audit: Audit, actor: Membership, user_id: int, role: str | None
+) -> None:
+    """``user_id`` now holds ``role`` in the actor's org (None: no longer a member). What they
+    set up with the power they lost goes: their pending invitations to roles they may no longer
+    grant, and, once they may no longer mint API keys here, the keys they minted. (Keys belong
+    to whoever may answer for them: an org that wants a key to outlive its creator's role has
+    a current admin mint it.)"""
+    org_id = actor.org_id
+    allowed = grantable(role)
+    marks = ", ".join("?" for _ in allowed)
+    beyond = f" AND role NOT IN ({marks})" if allowed else ""  # NOT IN () is no SQL
+    invitations = db.execute(
+        f"DELETE FROM invitations WHERE org_id = ? AND invited_by = ?{beyond}"
+        " RETURNING email, role",
+        (org_id, user_id, *allowed),
+    ).fetchall()
+    keys: list[sqlite3.Row] = []
+    if role is None or not has_permission(role, "org:settings"):
+        keys = db.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND created_by = ?"
+            " AND revoked_at IS NULL RETURNING id",
+            (now_iso(), org_id, user_id),
+        ).fetchall()
+    if not invitations and not keys:
+        return
+    parts = [f"invitation of {row['email']} as {row['role']}" for row in invitations]
+    parts += [f"API key {row['id']}" for row in keys]
+    detail = f"org {org_id}: revoked with {_email_of(db, user_id)}'s role: " + ", ".join(parts)
+    audit.record(actor.user_id, "power_revoked", detail)
+    if user_id != actor.user_id:
+        audit.record(user_id, "power_revoked", detail)

@@ -40,9 +40,10 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from course_app.audit import Audit
 from course_app.clock import now_iso, to_iso, utcnow
 from course_app.db import transaction
-from course_app.mail import send_mail
+from course_app.mail import quote, send_mail
 from course_app.models import User
 from course_app.settings import Settings
 
@@ -185,14 +186,15 @@ def registration_options(
 
 def register(
     db: sqlite3.Connection,
+    audit: Audit,
     settings: Settings,
     user: User,
     session_id: int,
     credential: dict[str, Any],
     name: str,
 ) -> Passkey:
-    """Verify a ``navigator.credentials.create()`` response, store the new passkey and tell the
-    account's address."""
+    """Verify a ``navigator.credentials.create()`` response, store the new passkey, record it
+    and tell the account's address."""
     parsed = _read(parse_registration_credential_json, credential)
     challenge = _signed_challenge(parsed.response.client_data_json)
     spend_challenge(db, challenge, "register", user.id, session_id)
@@ -224,12 +226,15 @@ def register(
                 now_iso(),
             ),
         )
-        # In the same transaction: a passkey is never added without the owner being told.
+        # In the same transaction: a passkey is never added without the owner being told,
+        # nor without its entry. The name is the user's choice: quoted (no forged lines, no
+        # bidi tricks) like every name that reaches a mail.
+        audit.record(user.id, "passkey_added", f"passkey {cur.lastrowid} {name!r}")
         send_mail(
             db,
             user.email,
             "A passkey was added to your account",
-            f'The passkey "{name}" can now sign in to your account. If this was not you,'
+            f"The passkey {quote(name)} can now sign in to your account. If this was not you,"
             " remove it and reset your password now.",
         )
     return Passkey(

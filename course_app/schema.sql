@@ -21,6 +21,29 @@ CREATE TABLE IF NOT EXISTS signup_claims (
     created_at  TEXT NOT NULL
 );
 
+-- A sign-up's claim is on the address it signed up with: once the account moves to another
+-- address, no recovery mail follows it there (the new one may be a typo). A trigger, so every
+-- way of changing an address ends it, exercise 1's route among them.
+CREATE TRIGGER IF NOT EXISTS users_end_signup_claim
+AFTER UPDATE OF email ON users
+WHEN NEW.email <> OLD.email COLLATE NOCASE
+BEGIN
+    DELETE FROM signup_claims WHERE user_id = NEW.id;
+END;
+
+-- The address an account last proved, kept when a change moves it to an unproven one: if the
+-- new address's real owner claims it, the account goes back here (accounts.release_unproven).
+CREATE TABLE IF NOT EXISTS proven_addresses (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    email       TEXT NOT NULL COLLATE NOCASE
+);
+CREATE TRIGGER IF NOT EXISTS users_keep_proven_address
+AFTER UPDATE OF email ON users
+WHEN OLD.email_verified = 1 AND NEW.email <> OLD.email COLLATE NOCASE
+BEGIN
+    INSERT OR REPLACE INTO proven_addresses (user_id, email) VALUES (OLD.id, OLD.email);
+END;
+
 CREATE TABLE IF NOT EXISTS sessions (
     id                   INTEGER PRIMARY KEY,
     token_hash           TEXT NOT NULL UNIQUE,    -- SHA-256 of the cookie value, never the value
@@ -151,10 +174,19 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log(user_id, id);
 
+-- Password checks under way (course_app/ratelimit.py): each holds a slot of the account's
+-- allowance while bcrypt runs, and becomes a failure only if the check fails.
+CREATE TABLE IF NOT EXISTS attempts_in_flight (
+    id          INTEGER PRIMARY KEY,
+    scope       TEXT NOT NULL,
+    started_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_in_flight_scope ON attempts_in_flight(scope, started_at);
+
 -- Failed sign-ins, per account and per client, for throttling.
 CREATE TABLE IF NOT EXISTS login_failures (
     id          INTEGER PRIMARY KEY,
-    scope       TEXT NOT NULL,                    -- 'email:<address>' or 'ip:<address>'
+    scope       TEXT NOT NULL,                    -- 'email:<address>[|ip:<client>]', 'ip:<client>', …
     created_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS login_failures_scope ON login_failures(scope, created_at);

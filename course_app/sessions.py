@@ -1,5 +1,6 @@
 """Server-side sessions: the cookie holds a random token, the table holds its SHA-256."""
 
+import logging
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -12,6 +13,17 @@ COOKIE = "stepup_session"
 PENDING_COOKIE = "stepup_pending_login"
 PENDING_TTL = timedelta(minutes=5)
 TOUCH_EVERY = timedelta(seconds=60)
+
+log = logging.getLogger("course_app.sessions")
+
+
+def best_effort(db: sqlite3.Connection, sql: str, *params: object) -> None:
+    """A bookkeeping write that a read can do without (a last-seen stamp, sweeping an expired
+    row): on a full or read-only disk it is skipped and logged, and the read still answers."""
+    try:
+        db.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        log.warning("skipped a bookkeeping write (%s): %s", sql.split(" WHERE")[0], exc)
 
 
 def create_session(
@@ -53,11 +65,13 @@ def load_session(db: sqlite3.Connection, token: str, settings: Settings) -> Sess
     session = Session.from_row(row)
     now = utcnow()
     if is_expired(session, now, settings):
-        db.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+        best_effort(db, "DELETE FROM sessions WHERE id = ?", session.id)
         return None
     if now - session.last_seen_at >= TOUCH_EVERY:
         # Writing on every request would serialise all readers behind SQLite's write lock.
-        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (to_iso(now), session.id))
+        best_effort(
+            db, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", to_iso(now), session.id
+        )
     return session
 
 
@@ -74,14 +88,16 @@ def rotate_token(db: sqlite3.Connection, session_id: int) -> str:
     return token
 
 
-def stamp_and_rotate(db: sqlite3.Connection, session_id: int, method: str) -> str:
-    """Record a successful confirmation and swap the token."""
+def stamp_and_rotate(db: sqlite3.Connection, session_id: int, method: str) -> tuple[str, datetime]:
+    """Record a successful confirmation and swap the token; returns the token and the stamp
+    (the confirmation window is counted from the stamp as stored, not from a later now)."""
+    stamp = utcnow()
     db.execute(
         "UPDATE sessions SET confirmed_at = ?, confirmed_method = ?, failed_confirmations = 0"
         " WHERE id = ?",
-        (now_iso(), method, session_id),
+        (to_iso(stamp), method, session_id),
     )
-    return rotate_token(db, session_id)
+    return rotate_token(db, session_id), stamp
 
 
 def record_failed_confirmation(db: sqlite3.Connection, session_id: int) -> int:

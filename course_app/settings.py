@@ -37,9 +37,13 @@ class Settings(BaseSettings):
     login_is_recent_auth: bool = False
     max_failed_confirmations: int = Field(5, ge=1)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # A body that has not fully arrived this long after the request started is refused (408):
+    # a client trickling it in holds a worker and a connection (course_app/middleware.py).
+    body_timeout_seconds: float = Field(10.0, gt=0)
     # Guessing limits (course_app/ratelimit.py): failures counted over a sliding window.
     failure_window_seconds: int = Field(900, ge=1)
-    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_account: int = Field(5, ge=1)  # one account, from one client
+    login_failures_per_account_total: int = Field(50, ge=1)  # one account, from all clients
     login_failures_per_client: int = Field(30, ge=1)
     code_failures_per_account: int = Field(10, ge=1)
     # Requests that send mail (password reset, sign-up), per address and per client, same window.

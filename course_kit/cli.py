@@ -84,6 +84,13 @@ def serve(
             "--dev/--no-dev", help="dev mailbox and demo accounts [default: STEPUP_DEV_MODE]"
         ),
     ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(min=1, help="open connections at most [default: half the file limit]"),
+    ] = None,
+    header_timeout: Annotated[
+        float, typer.Option(min=0.1, help="seconds a client may take to send its headers")
+    ] = 10.0,
 ) -> None:
     """Run the reference app with uvicorn; open it at http://localhost:PORT (STEPUP_ORIGIN)."""
     import uvicorn
@@ -91,6 +98,7 @@ def serve(
 
     from course_app.db import DatabaseUnavailable
     from course_app.seed import seed_demo
+    from course_app.serving import server_config
     from course_app.settings import Settings
     from course_kit.impl import resolve
     from course_kit.kit import KitError
@@ -122,11 +130,8 @@ def serve(
         typer.echo(f"Dev mailbox: {settings.origin}/dev/mailbox")
         # Mail is "sent" to the console too, as in the lesson: show those lines.
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    # proxy_headers=False: uvicorn would believe X-Forwarded-For from loopback; the app
-    # decides itself, from STEPUP_TRUSTED_PROXIES (course_app/proxies.py).
-    config = uvicorn.Config(
-        application, host=host, port=port, log_level="info", proxy_headers=False
-    )
+    # A connection cap and a header deadline, which uvicorn lacks (course_app/serving.py).
+    config = server_config(application, host, port, max_connections, header_timeout)
     logging.getLogger("uvicorn.error").addFilter(_OpenThisAddress(settings.origin))
     server = uvicorn.Server(config)
     server.run()

@@ -86,6 +86,13 @@ class Implementation:
             shown = path.name
         return f"{shown}:{frame.lineno}"
 
+    def paths_shown(self, text: str) -> str:
+        """``text`` with the paths of this machine as the student knows them: the kit's files
+        from its root (``course_app/deps.py``), theirs as ``exercises/…`` (inside the grader's
+        sandbox the kit is ``/kit`` and the files ``/submission/exercises``)."""
+        text = text.replace(f"{self.folder}/", f"{self.folder.name}/")
+        return text.replace(f"{KIT_ROOT}/", "")
+
     def load(self, exercise: ExerciseFile) -> ModuleType:
         """Import the exercise file afresh (so edits show at once in a notebook)."""
         path = self.path_of(exercise)
@@ -109,7 +116,7 @@ class Implementation:
             at = f" (at {where})" if where and not where.startswith(shown + ":") else ""
             line = f" on line {where.rpartition(':')[2]}" if where.startswith(shown + ":") else ""
             raise ImplementationError(
-                f"{shown} failed to import{line}: {type(exc).__name__}: {exc}{at}"
+                self.paths_shown(f"{shown} failed to import{line}: {type(exc).__name__}: {exc}{at}")
             ) from exc
         return module
 

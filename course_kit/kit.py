@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 KIT_ROOT = Path(os.environ.get("STEPUP_KIT_ROOT") or Path(__file__).resolve().parent.parent)
+# The origin of every app the kit starts for tests, notebooks and grading (the grader's sockets).
+ORIGIN = "http://localhost:8000"
 
 
 class KitError(Exception):

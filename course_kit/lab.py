@@ -25,7 +25,8 @@ from course_app.sessions import COOKIE
 from course_app.settings import Settings
 from course_kit import people
 from course_kit.impl import ExerciseFile, Implementation, resolve
-from course_kit.people import ORIGIN, PASSWORD, lab_settings
+from course_kit.kit import ORIGIN
+from course_kit.people import PASSWORD, lab_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -131,6 +132,15 @@ class Lab:
     def enable_two_factor(self, user_id: int) -> str:
         """Two-factor sign-in on for ``user_id``; returns the TOTP secret."""
         return people.enable_two_factor(self.settings, user_id)
+
+    def recovery_codes(self, email: str) -> list[str]:
+        """A new batch of ten recovery codes for ``email``'s account (the old ones die)."""
+        user = self.user(email)
+        assert user is not None, f"no account uses {email}"
+        return self.issue_recovery_codes(int(user["id"]))
+
+    def issue_recovery_codes(self, user_id: int) -> list[str]:
+        return people.recovery_codes(self.settings, user_id)
 
     def totp(self, email: str) -> str:
         """The code ``email``'s authenticator shows now (made with ``two_factor=True``)."""
@@ -241,8 +251,8 @@ class Modal:
 
     def __call__(self, challenge: dict[str, Any]) -> dict[str, str]:
         self.challenges.append(challenge)
-        if len(self.challenges) > 50:
-            raise RuntimeError("the modal was opened more than 50 times: is there a loop?")
+        if len(self.challenges) > 50:  # a mistake to report, not a crash of ours
+            raise AssertionError(f"asked the dialog {len(self.challenges)} times: a loop?")
         return self.answers[min(len(self.challenges), len(self.answers)) - 1]
 
 

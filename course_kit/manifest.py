@@ -113,7 +113,8 @@ class Limits(_Strict):
     import_timeout: float = Field(default=10.0, gt=0)
     startup_timeout: float = Field(default=60.0, gt=0)
     overall_timeout: float = Field(default=300.0, gt=0)
-    memory_mb: int = Field(default=2048, ge=64)
+    memory_mb: int = Field(default=2048, ge=64)  # one submission, every process it starts
+    judge_memory_mb: int = Field(default=1024, ge=256)  # one judge (pytest and our own app)
     file_size_mb: int = Field(default=64, ge=1)
     scratch_mb: int = Field(default=256, ge=16)  # the submission's writable folder
     output_kb: int = Field(default=64, ge=1)

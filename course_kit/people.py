@@ -7,6 +7,7 @@ Each function takes the app's settings and opens a connection of its own.
     lab_settings()                      a throwaway database, fast bcrypt, the dev mailbox on
     enroll(settings, "a@example.com")   an account (verified unless told otherwise)
     enable_two_factor(settings, user)   two-factor sign-in on: returns the TOTP secret
+    recovery_codes(settings, user)      a new batch of ten recovery codes (the old ones die)
     totp_code(secret)                   the code an authenticator shows now (the frozen clock's)
     set_role(settings, org, user, r)    an org membership with that role
 """
@@ -22,12 +23,12 @@ from course_app.accounts import create_user, normalize_email, send_verification
 from course_app.clock import utcnow
 from course_app.db import connect, transaction
 from course_app.security.passwords import hash_password
-from course_app.security.tokens import hash_token
+from course_app.security.tokens import hash_token, new_recovery_codes
 from course_app.security.totp import code_at, new_secret
 from course_app.sessions import create_session, delete_session
 from course_app.settings import Settings
+from course_kit.kit import ORIGIN
 
-ORIGIN = "http://localhost:8000"
 PASSWORD = "correct horse"
 
 
@@ -77,6 +78,19 @@ def enable_two_factor(settings: Settings, user_id: int) -> str:
             (secret, user_id),
         )
     return secret
+
+
+def recovery_codes(settings: Settings, user_id: int) -> list[str]:
+    """Ten new single-use recovery codes for ``user_id``, as enabling two-factor gives them;
+    the codes the account had before stop working."""
+    codes = new_recovery_codes()
+    with _database(settings) as db:
+        db.execute("DELETE FROM recovery_codes WHERE user_id = ?", (user_id,))
+        db.executemany(
+            "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)",
+            [(user_id, hash_token(code)) for code in codes],
+        )
+    return codes
 
 
 def totp_code(secret: str) -> str:

@@ -13,9 +13,13 @@ from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
-# Never patched: the kernel's and browser driver's own timers, and pytest's clock (so test
-# durations in reports stay real while a test travels in time).
+# Never patched: the kernel's and browser driver's own timers, pytest's clock (so test
+# durations in reports stay real while a test travels in time), and a live server's event
+# loop and uvicorn (a timer set in the instant a freeze begins would otherwise lie in a fake
+# future and never fire: the server would not stop).
 IGNORE = [
+    "asyncio",
+    "uvicorn",
     "jupyter_client",
     "ipykernel",
     "zmq",

@@ -8,19 +8,24 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from course_app import accounts, ratelimit
-from course_app.audit import AuditTrail
 from course_app.clock import from_iso, now_iso, utcnow
 from course_app.confirmation import (
     confirm_password,
     confirmation_answer,
     failures_so_far,
     settle_confirmation,
-    still_current,
 )
 from course_app.cookies import clear_cookies, set_pending_cookie, set_session_cookie
 from course_app.db import transaction
-from course_app.deps import DB, CurrentSession, CurrentUser, SettingsDep
-from course_app.errors import ApiError, NotAuthenticated
+from course_app.deps import (
+    DB,
+    AuditTrail,
+    CurrentSession,
+    CurrentUser,
+    RejectionRounds,
+    SettingsDep,
+)
+from course_app.errors import ApiError
 from course_app.identity import (
     CODE_ALREADY_USED,
     check_code,
@@ -48,6 +53,7 @@ from course_app.sessions import (
     delete_other_sessions,
     delete_session,
     end_previous_session,
+    load_session,
 )
 
 router = APIRouter(tags=["auth"])
@@ -74,16 +80,18 @@ def signup(
         raise ApiError(400, "A valid email address is required", "invalid_email")
     # Each sign-up mails a link to an address the caller need not own: limited like resets
     # (checked before bcrypt runs, counted with the sign-up).
-    ip = ratelimit.client_ip(request)
-    ratelimit.count_mail_request(db, "signup", email, ip, settings, record=False)
+    client = ratelimit.client_key(request)
+    ratelimit.count_mail_request(db, "signup", email, client, settings, record=False)
     try:
         password_hash = hash_password(body.password, settings.bcrypt_rounds)
     except PasswordRejected as exc:
         raise ApiError(400, str(exc), "weak_password") from None
     with transaction(db):
+        # An address someone else holds without having proven it reserves nothing.
+        accounts.release_unproven(db, audit, email)
         if accounts.email_taken(db, email):
             raise ApiError(409, "Email already in use", "email_taken")
-        ratelimit.count_mail_request(db, "signup", email, ip, settings, record=True)
+        ratelimit.count_mail_request(db, "signup", email, client, settings, record=True)
         user_id = accounts.create_user(db, email, password_hash)
         accounts.send_verification(db, user_id, email, settings.origin)
         audit.record(user_id, "account_created")
@@ -98,18 +106,20 @@ def login(
     db: DB,
     settings: SettingsDep,
     audit: AuditTrail,
+    rounds: RejectionRounds,
 ) -> dict[str, Any]:
     email = accounts.normalize_email(body.email)
     typed = email or body.email
-    # Counted as a failure until the password proves right (429 here when at the limit).
-    attempt = ratelimit.begin_login_attempt(db, typed, ratelimit.client_ip(request), settings)
+    # 429 here when at a limit; otherwise the check holds a slot until it is settled.
+    attempt = ratelimit.begin_login_attempt(db, typed, ratelimit.client_key(request), settings)
     user = accounts.find_user_by_email(db, email) if email else None
     if user is None:
-        burn_time(body.password, settings.bcrypt_rounds)
-        raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
-    if not check_password(user, body.password, settings.bcrypt_rounds):
-        with transaction(db):
-            audit.record(user.id, "sign_in_failed", "wrong password")
+        burn_time(body.password, rounds)
+    if user is None or not check_password(user, body.password, rounds):
+        with transaction(db):  # a failure counts once it is one, with its entry
+            ratelimit.settle_login(db, attempt, right=False)
+            if user is not None:
+                audit.record(user.id, "sign_in_failed", "wrong password")
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
     # STEPUP_BCRYPT_ROUNDS changed since this hash was made: store it at the current cost
     # (bcrypt outside the transaction, like every other bcrypt run).
@@ -121,7 +131,7 @@ def login(
     if user.totp_enabled:
         token = new_token()
         with transaction(db):
-            _password_accepted(db, user, attempt, typed, new_hash)
+            _password_accepted(db, user, attempt, new_hash)
             db.execute(
                 "INSERT INTO pending_logins (token_hash, user_id, created_at) VALUES (?, ?, ?)",
                 (hash_token(token), user.id, now_iso()),
@@ -130,7 +140,7 @@ def login(
         return {"two_factor_required": True, "message": "Enter the code from your authenticator."}
     stamp = "password" if settings.login_is_recent_auth else None
     with transaction(db):
-        _password_accepted(db, user, attempt, typed, new_hash)
+        _password_accepted(db, user, attempt, new_hash)
         end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, user.id, _user_agent(request), stamp)
         audit.record(user.id, "signed_in", "password")
@@ -139,7 +149,7 @@ def login(
 
 
 def _password_accepted(
-    db: sqlite3.Connection, user: User, attempt: list[int], typed: str, new_hash: str | None
+    db: sqlite3.Connection, user: User, attempt: ratelimit.LoginAttempt, new_hash: str | None
 ) -> None:
     """Inside the sign-in's transaction. bcrypt ran outside it, so a password change (or
     reset) may have committed meanwhile and signed every session out: the password checked
@@ -147,7 +157,7 @@ def _password_accepted(
     row = db.execute("SELECT password_hash FROM users WHERE id = ?", (user.id,)).fetchone()
     if row is None or row["password_hash"] != user.password_hash:
         raise ApiError(401, INVALID_LOGIN, "invalid_credentials")
-    ratelimit.forgive_login(db, attempt, typed)
+    ratelimit.settle_login(db, attempt, right=True)
     if new_hash is not None:
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user.id))
 
@@ -226,19 +236,18 @@ def confirm(
     db: DB,
     settings: SettingsDep,
     audit: AuditTrail,
+    rounds: RejectionRounds,
 ) -> dict[str, Any]:
     """Re-authentication: prove it is still you, and this session is trusted for a while."""
     method, value = pick_one(
         password=body.password, totp=body.code, recovery_code=body.recovery_code
     )
     if method == "password":
-        settled = confirm_password(db, session, user, value, request, settings)
+        settled = confirm_password(db, audit, session, user, value, settings, rounds)
     else:
         with transaction(db):
-            # Under the write lock: concurrent attempts with the same cookie are settled one
-            # by one, so a burst of guesses cannot outrun the failure limit or a rotated token.
-            if not still_current(db, session.id, request):
-                raise NotAuthenticated()
+            # Under the write lock (and the session watch): concurrent attempts with the same
+            # cookie are settled one by one, so a burst of guesses cannot outrun the limit.
             ratelimit.guard_codes(db, user.id, settings)
             ok = check_code(db, user, method, value)
             if not ok and code_already_used(db, user, method, value):
@@ -249,11 +258,7 @@ def confirm(
                 )
             if not ok:
                 ratelimit.record_code_failure(db, user.id)
-            settled = settle_confirmation(db, session.id, method if ok else None, settings)
-    signed_out = "; too many failures, session signed out" if settled.revoked else ""
-    event = "confirmation_succeeded" if settled.token else "confirmation_failed"
-    with transaction(db):
-        audit.record(user.id, event, method + signed_out)
+            settled = settle_confirmation(db, audit, session, method, ok, settings)
     return confirmation_answer(settled, response, settings)
 
 
@@ -261,11 +266,15 @@ def confirm(
 def verify_email(
     token: str, request: Request, db: DB, audit: AuditTrail, settings: SettingsDep
 ) -> Response:
-    """JSON for API clients; a page for a person who opened the link from their mail."""
+    """JSON for API clients; a page for a person who opened the link from their mail. The
+    link of an email change works only for the account it names, signed in (the page names
+    that account otherwise)."""
     wants_page = "text/html" in request.headers.get("accept", "")
+    cookie = request.cookies.get(COOKIE)
+    session = load_session(db, cookie, settings) if cookie else None
     try:
         with transaction(db):
-            user_id = accounts.verify_email(db, token[:256])
+            user_id = accounts.verify_email(db, token[:256], session.user_id if session else None)
             audit.record(user_id, "email_verified")
     except ApiError as exc:
         if not wants_page:
@@ -284,10 +293,12 @@ def request_password_reset(
     whoever reads it can take the account over, so an unverified address (a typo, or someone
     else's) gets nothing. The answer is the same either way."""
     email = accounts.normalize_email(body.email)
-    ip = ratelimit.client_ip(request)
+    client = ratelimit.client_key(request)
     with transaction(db):
         # Counted for unknown addresses too: the limit must not tell which accounts exist.
-        ratelimit.count_mail_request(db, "reset", email or body.email, ip, settings, record=True)
+        ratelimit.count_mail_request(
+            db, "reset", email or body.email, client, settings, record=True
+        )
         user = accounts.find_user_by_email(db, email) if email else None
         if user is not None and accounts.may_receive_recovery(db, user):
             token = accounts.issue_email_token(db, user.id, "reset_password", user.email)
@@ -328,6 +339,8 @@ def complete_password_reset(
             accounts.claim_by_reset(db, user.id, row["email"])
             audit.record(user.id, "email_verified", "by a password reset; earlier setup removed")
         delete_other_sessions(db, user.id)
+        # The reset proved the inbox: a lock guessers put on the sign-in ends with it.
+        ratelimit.lift_account_lock(db, user.email)
         audit.record(user.id, "password_reset")
         send_mail(
             db,

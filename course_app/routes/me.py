@@ -7,17 +7,25 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from course_app import ratelimit
-from course_app.audit import AuditTrail, entries_for
-from course_app.clock import to_iso, utcnow
+from course_app.audit import entries_for
+from course_app.clock import now_iso, to_iso, utcnow
 from course_app.cookies import clear_cookies
 from course_app.db import transaction
-from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep, VerifiedUser
+from course_app.deps import (
+    DB,
+    AuditTrail,
+    CurrentSession,
+    CurrentUser,
+    RecentAuth,
+    SettingsDep,
+    VerifiedUser,
+)
 from course_app.errors import ApiError, NotFound
 from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
 from course_app.schemas import SecondFactor, TotpCode
 from course_app.security import totp
-from course_app.security.recency import is_recent, window_ends
+from course_app.security.recency import is_recent, seconds_left, window_ends
 from course_app.security.tokens import hash_token, new_recovery_codes
 
 router = APIRouter(tags=["me"])
@@ -37,6 +45,7 @@ def me(user: CurrentUser, session: CurrentSession, db: DB, settings: SettingsDep
         "reauth": {
             "recent": recent,
             "expires_at": to_iso(ends) if recent and ends else None,
+            "expires_in": seconds_left(session.confirmed_at, now, settings.reauth_window_seconds),
             "method": session.confirmed_method if recent else None,
             "max_age": settings.reauth_window_seconds,
         },
@@ -102,6 +111,13 @@ def _leave_orgs(db: sqlite3.Connection, user_id: int) -> None:
     if stranded:
         names = ", ".join(row["name"] for row in stranded)
         raise ApiError(409, f"Make someone else an owner of {names} first", "sole_owner")
+    # Power ends with the account, as with a removal (memberships.end_power): its keys stop
+    # working and its pending invitations go in the orgs that live on.
+    db.execute(
+        "UPDATE api_keys SET revoked_at = ? WHERE created_by = ? AND revoked_at IS NULL",
+        (now_iso(), user_id),
+    )
+    db.execute("DELETE FROM invitations WHERE invited_by = ?", (user_id,))
     db.execute(
         "DELETE FROM orgs WHERE id IN (SELECT org_id FROM memberships WHERE user_id = ?)"
         " AND NOT EXISTS (SELECT 1 FROM memberships x WHERE x.org_id = orgs.id"

@@ -5,18 +5,20 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from course_app import accounts, memberships
-from course_app.audit import AuditTrail
+from course_app import accounts, memberships, ratelimit
 from course_app.clock import now_iso
 from course_app.db import transaction
 from course_app.deps import (
     DB,
     ApiKeyAuth,
+    AuditTrail,
     CurrentUser,
+    MemberRemover,
     OrgMember,
     OrgMembersManager,
     OrgSettingsMember,
     RecentAuth,
+    SettingsDep,
     VerifiedUser,
 )
 from course_app.errors import ApiError, NotFound
@@ -73,15 +75,25 @@ def list_members(manager: OrgMembersManager, db: DB) -> dict[str, Any]:
 
 @router.post("/orgs/{org_id}/members", status_code=202)
 def invite_member(
-    body: MemberAdd, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
+    body: MemberAdd,
+    manager: OrgMembersManager,
+    _: RecentAuth,
+    db: DB,
+    audit: AuditTrail,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """Invite someone. The same answer whether or not the address has an account; they
-    become a member only when they accept (``POST /me/invitations/{id}/accept``)."""
+    become a member only when they accept (``POST /me/invitations/{id}/accept``), on the
+    page the mail links to. Each one mails an address the inviter need not own: limited per
+    address and per inviter, like sign-up and reset mail."""
     email = accounts.normalize_email(body.email)
     if email is None:
         raise ApiError(400, "A valid email address is required", "invalid_email")
+    inviter = f"user:{manager.user_id}"
+    link = f"{settings.origin}/invitations"
     with transaction(db):
-        invitation = memberships.invite(db, audit, manager, email, body.role)
+        invitation = memberships.invite(db, audit, manager, email, body.role, link)
+        ratelimit.count_mail_request(db, "invite", email, inviter, settings, record=True)
     return invitation | {"message": f"Invitation sent to {email}."}
 
 
@@ -109,9 +121,11 @@ def change_role(
 
 @router.delete("/orgs/{org_id}/members/{user_id}", status_code=204)
 def remove_member(
-    user_id: int, member: OrgMember, _: RecentAuth, db: DB, audit: AuditTrail
+    user_id: int, member: MemberRemover, _: RecentAuth, db: DB, audit: AuditTrail
 ) -> None:
-    """Remove a member (``org:members``), or leave (your own user id)."""
+    """Remove a member (``org:members``, from a verified address), or leave (your own user
+    id). Permission first: a member who may not remove others is told so without being
+    asked to confirm."""
     with transaction(db):
         memberships.remove(db, audit, member, user_id)
 

@@ -6,6 +6,7 @@ wrapper (``static/api.js``); the server's 403 ``reauth_required`` is what opens 
 """
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -76,6 +77,20 @@ def notice_page(
     return templates.TemplateResponse(request, "notice.html", context, status_code=status)
 
 
+def _local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/invitations``), else None: a sign-in link
+    must never send people on to another site."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    return target
+
+
+def _to_sign_in(request: Request) -> RedirectResponse:
+    """Sign in first, then come back here (the page asked for a session)."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?{urlencode({'next': here})}", status_code=303)
+
+
 @router.get("/")
 def home(request: Request, db: DB, settings: SettingsDep) -> Response:
     target = "/account" if _account_email(request, db, settings) else "/signin"
@@ -83,9 +98,9 @@ def home(request: Request, db: DB, settings: SettingsDep) -> Response:
 
 
 @router.get("/signin")
-def signin(request: Request, db: DB, settings: SettingsDep) -> Response:
+def signin(request: Request, db: DB, settings: SettingsDep, next: str | None = None) -> Response:
     if _account_email(request, db, settings):
-        return RedirectResponse("/account", status_code=303)
+        return RedirectResponse(_local_path(next) or "/account", status_code=303)
     return _page(request, settings, "signin.html", "Sign in", "signin.js")
 
 
@@ -111,6 +126,24 @@ def account(request: Request, db: DB, settings: SettingsDep) -> Response:
     if email is None:
         return RedirectResponse("/signin", status_code=303)
     return _page(request, settings, "account.html", "Your account", "account.js", email)
+
+
+@router.get("/organizations/{org_id}/members")
+def members(request: Request, org_id: int, db: DB, settings: SettingsDep) -> Response:
+    """An org's members page; the API answers whether you may see it (404 for outsiders)."""
+    email = _account_email(request, db, settings)
+    if email is None:
+        return _to_sign_in(request)
+    return _page(request, settings, "members.html", "Members", "members.js", email)
+
+
+@router.get("/invitations")
+def invitations(request: Request, db: DB, settings: SettingsDep) -> Response:
+    """Where the invitation mail's link lands: the invitations to the signed-in address."""
+    email = _account_email(request, db, settings)
+    if email is None:
+        return _to_sign_in(request)
+    return _page(request, settings, "invitations.html", "Invitations", "invitations.js", email)
 
 
 @dev_router.get("/dev/mailbox")

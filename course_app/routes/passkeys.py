@@ -10,11 +10,19 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from course_app import passkeys
-from course_app.confirmation import confirmation_answer, settle_confirmation, still_current
+from course_app.confirmation import confirmation_answer, settle_confirmation
 from course_app.cookies import set_session_cookie
 from course_app.db import transaction
-from course_app.deps import DB, CurrentSession, CurrentUser, RecentAuth, SettingsDep, VerifiedUser
-from course_app.errors import ApiError, NotAuthenticated, NotFound
+from course_app.deps import (
+    DB,
+    AuditTrail,
+    CurrentSession,
+    CurrentUser,
+    RecentAuth,
+    SettingsDep,
+    VerifiedUser,
+)
+from course_app.errors import ApiError, NotFound
 from course_app.mail import quote, send_mail
 from course_app.schemas import Body
 from course_app.sessions import COOKIE, create_session, end_previous_session
@@ -48,18 +56,25 @@ def registration_options(
 
 @router.post("/me/passkeys", status_code=201)
 def add_passkey(
-    body: NewPasskey, user: VerifiedUser, session: RecentAuth, db: DB, settings: SettingsDep
+    body: NewPasskey,
+    user: VerifiedUser,
+    session: RecentAuth,
+    db: DB,
+    settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
     name = body.name.strip() or "Passkey"
     try:
-        passkey = passkeys.register(db, settings, user, session.id, body.credential, name)
+        passkey = passkeys.register(db, audit, settings, user, session.id, body.credential, name)
     except passkeys.PasskeyRejected as exc:
         raise ApiError(400, f"Passkey not added: {exc}", "invalid_passkey") from None
     return {"id": passkey.id, "name": passkey.name, "message": "Passkey added."}
 
 
 @router.delete("/me/passkeys/{passkey_id:int}", status_code=204)
-def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) -> None:
+def remove_passkey(
+    passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail
+) -> None:
     with transaction(db):
         row = db.execute(
             "SELECT name FROM passkeys WHERE id = ? AND user_id = ?", (passkey_id, user.id)
@@ -73,6 +88,7 @@ def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) ->
                 "last_credential",
             )
         db.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,))
+        audit.record(user.id, "passkey_removed", f"passkey {passkey_id}")
         send_mail(
             db,
             user.email,
@@ -82,7 +98,7 @@ def remove_passkey(passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB) ->
 
 
 @router.delete("/me/password")
-def remove_password(user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
+def remove_password(user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail) -> dict[str, str]:
     """Go passkey-only. Allowed only with a passkey, so the account keeps a way in."""
     if user.password_hash is None:
         raise ApiError(409, "This account has no password", "no_password")
@@ -90,6 +106,7 @@ def remove_password(user: CurrentUser, _: RecentAuth, db: DB) -> dict[str, str]:
         if passkeys.count_passkeys(db, user.id) == 0:
             raise ApiError(409, "Add a passkey before removing your password", "no_passkey")
         db.execute("UPDATE users SET password_hash = NULL WHERE id = ?", (user.id,))
+        audit.record(user.id, "password_removed", "now passkey-only")
         send_mail(
             db,
             user.email,
@@ -109,7 +126,12 @@ def login_options(db: DB, settings: SettingsDep) -> dict[str, Any]:
 
 @router.post("/auth/passkey")
 def login_with_passkey(
-    body: PasskeyResponse, request: Request, response: Response, db: DB, settings: SettingsDep
+    body: PasskeyResponse,
+    request: Request,
+    response: Response,
+    db: DB,
+    settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
     """A user-verified passkey is a whole sign-in (no second factor asked)."""
     try:
@@ -120,6 +142,7 @@ def login_with_passkey(
     with transaction(db):
         end_previous_session(db, request.cookies.get(COOKIE))
         token = create_session(db, passkey.user_id, request.headers.get("user-agent", ""), stamp)
+        audit.record(passkey.user_id, "signed_in", "passkey")
     set_session_cookie(response, token, settings)
     return {"two_factor_required": False, "message": "Signed in.", "user_id": passkey.user_id}
 
@@ -143,15 +166,14 @@ def confirm_with_passkey(
     response: Response,
     db: DB,
     settings: SettingsDep,
+    audit: AuditTrail,
 ) -> dict[str, Any]:
-    """``POST /auth/confirm`` with a passkey: same stamp, cookie, answer and lockout."""
+    """``POST /auth/confirm`` with a passkey: same stamp, cookie, answer, lockout and entry."""
     try:
         passkeys.authenticate(db, settings, body.credential, "confirm", user.id, session.id)
-        method, failure = "passkey", ""
+        ok, failure = True, ""
     except passkeys.PasskeyRejected as exc:
-        method, failure = None, f"Passkey not accepted: {exc}"
-    with transaction(db):
-        if not still_current(db, session.id, request):
-            raise NotAuthenticated()  # another request rotated or revoked this cookie meanwhile
-        settled = settle_confirmation(db, session.id, method, settings)
+        ok, failure = False, f"Passkey not accepted: {exc}"
+    with transaction(db):  # the session watch refuses a cookie rotated or revoked meanwhile
+        settled = settle_confirmation(db, audit, session, "passkey", ok, settings)
     return confirmation_answer(settled, response, settings, failure)

@@ -19,3 +19,12 @@ def window_ends(confirmed_at: datetime | None, max_age_seconds: int) -> datetime
     if confirmed_at is None:
         return None
     return confirmed_at + timedelta(seconds=max_age_seconds)
+
+
+def seconds_left(confirmed_at: datetime | None, now: datetime, max_age_seconds: int) -> int | None:
+    """Whole seconds the confirmation stays recent after ``now`` (0: ``now`` is its last
+    second), or None when it is not recent. A client counting this down on its own clock
+    closes when the server does, whatever its date and time say."""
+    if not is_recent(confirmed_at, now, max_age_seconds) or confirmed_at is None:
+        return None
+    return max_age_seconds - int((now - confirmed_at).total_seconds())

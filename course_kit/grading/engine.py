@@ -11,6 +11,7 @@ file the submission cannot reach, and enforces the overall time limit on both.
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -18,13 +19,31 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from course_kit.grading.judge.subject import scratch_root
 from course_kit.grading.outcome import Flag, RunOutcome, Score, TestResult, score
-from course_kit.grading.sandbox.confine import detect
+from course_kit.grading.sandbox import cgroups
+from course_kit.grading.sandbox.confine import MAX_PROCESSES, detect
 from course_kit.kit import graded_files
 from course_kit.manifest import Course, Limits, load_course
+
+JUDGE_PROCESSES = 64  # the judge's threads and processes (uvicorn, pytest, its children)
+
+
+@dataclass(frozen=True)
+class GradingRun:
+    """One run of the graded tests: what runs, against what, under which limits, and where."""
+
+    course: Course
+    impl_folder: Path
+    run: list[str]  # exercises whose tests run (the others' are only listed)
+    hidden: str | None  # the hidden tests' folder, when they run
+    limits: Limits
+    mode: str  # the confinement, probed once for all judges
+    private: Path  # the grader's folder: the judges', and their submissions' inside them
+    group: cgroups.Group | None  # the run's control group, when the machine has them
 
 
 def run_graded(
@@ -41,29 +60,27 @@ def run_graded(
     (the same by default) against ``impl_folder``; hidden tests only when ``include_hidden``.
 
     The exercises are spread over ``shards`` judges, each with its own submission process:
-    a judge and its process take turns (request, answer), so one pair keeps one core busy."""
+    a judge and its process take turns (request, answer), so one pair keeps one core busy.
+    Everything the run starts lives in one control group, limited to the judges' and the
+    submissions' budgets together, and is killed when the run ends."""
     course = course or load_course()
-    kit_root = course.root
     limits = limits or course.grading.limits
     ids = list(exercise_ids or course.ids)
     run = [e for e in (run_ids if run_ids is not None else ids) if e in ids]
     hidden = course.grading.hidden_dir if include_hidden else None
+    groups = spread(ids, run, shards, course.root, hidden)
     # The grader's own folder; the judges make the submission processes' folders inside it,
     # so whatever happens to a judge, one rmtree here cleans everything up. A batch worker is
     # given a work root (STEPUP_WORK_ROOT) that its parent removes should the worker die.
     work_root = os.environ.get("STEPUP_WORK_ROOT") or scratch_root()
     private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=work_root))
     private.chmod(0o711)  # a confined process as another user may pass through to its folder
-    groups = spread(ids, run, shards, kit_root, hidden)
-    mode = detect().mode  # probed once here, not again in every judge
+    budget = (limits.judge_memory_mb + limits.memory_mb) * len(groups)
+    group = cgroups.run_group(budget, (MAX_PROCESSES + JUDGE_PROCESSES) * len(groups))
+    grading = GradingRun(course, impl_folder, run, hidden, limits, detect().mode, private, group)
     problems: list[str] = []
     try:
-        judges = [
-            start_judge(
-                private / f"judge{n}", impl_folder, group, run, kit_root, hidden, limits, mode
-            )
-            for n, group in enumerate(groups)
-        ]
+        judges = [start_judge(grading, n, exercises) for n, exercises in enumerate(groups)]
         deadline = time.monotonic() + limits.overall_timeout
         for judge in judges:
             try:
@@ -76,15 +93,22 @@ def run_graded(
                 os.killpg(judge.pid, signal.SIGKILL)  # its submission process dies with it
             judge.wait()
         outcome = RunOutcome([], problems=problems)
-        for n in range(len(groups)):
+        for n, judge in enumerate(judges):
             part = read_outcome(private / f"judge{n}" / "judge.jsonl", course, run, problems)
             if not part.listed:
                 log = (private / f"judge{n}" / "judge.log").read_text(errors="replace")
-                outcome.problems.append("the graded tests did not run:\n" + log[-2000:])
+                why = "the graded tests did not run"
+                if judge.returncode == -signal.SIGKILL and group is not None and group.oom_kills():
+                    why += f" (the judge ran out of its {limits.judge_memory_mb} MiB)"
+                outcome.problems.append(f"{why}:\n" + log[-2000:])
             outcome.merge(part)
         outcome.listed.sort(key=lambda t: course.order(t["exercise"]))
         outcome.results.sort(key=lambda r: course.order(r.exercise))
+        if group is not None:
+            outcome.peak_memory, outcome.memory_budget = group.peak_memory(), budget << 20
     finally:
+        if group is not None:
+            group.remove()  # whatever is left, detached children included
         shutil.rmtree(private, ignore_errors=True)
     return outcome
 
@@ -108,34 +132,42 @@ def spread(
     return [g for g in groups if g]
 
 
-def start_judge(
-    folder: Path,
-    impl_folder: Path,
-    group: list[str],
-    run: list[str],
-    kit_root: Path,
-    hidden: str | None,
-    limits: Limits,
-    mode: str,
-) -> subprocess.Popen[bytes]:
-    """``python -m course_kit.grading.judge`` for the exercises of ``group``, writing into
-    ``folder``, confining the submission process as ``mode``."""
+def start_judge(grading: GradingRun, n: int, exercises: list[str]) -> subprocess.Popen[bytes]:
+    """``python -m course_kit.grading.judge`` for ``exercises``, writing into its own folder,
+    in a control group of its own (or under an address-space limit), confining the submission
+    process as the run says."""
+    folder = grading.private / f"judge{n}"
     folder.mkdir(mode=0o711)
-    ran = [e for e in run if e in group]
-    command = [sys.executable, "-m", "course_kit.grading.judge", f"--impl={impl_folder}"]
-    command += [f"--out={folder / 'judge.jsonl'}", f"--collect={','.join(group)}"]
+    ran = [e for e in grading.run if e in exercises]
+    limits = grading.limits
+    command = [sys.executable, "-m", "course_kit.grading.judge", f"--impl={grading.impl_folder}"]
+    command += [f"--out={folder / 'judge.jsonl'}", f"--collect={','.join(exercises)}"]
     command += [f"--run={','.join(ran)}", f"--limits={limits.model_dump_json()}"]
-    command += [f"--confine={mode}"]
-    if hidden:
-        command.append(f"--hidden={hidden}")
+    command += [f"--confine={grading.mode}"]
+    if grading.hidden:
+        command.append(f"--hidden={grading.hidden}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
+    kit_root = grading.course.root
     env |= {
         "STEPUP_WORK_ROOT": str(folder),
         "PYTHONPATH": str(kit_root),
         "STEPUP_KIT_ROOT": str(kit_root),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # third-party plugins cost seconds to load
         "PYTHONDONTWRITEBYTECODE": "1",
+        "MALLOC_ARENA_MAX": "2",  # glibc arenas would eat an address-space limit
     }
+    group = None
+    if grading.group is not None:
+        env[cgroups.ENV_VAR] = grading.group.to_env()  # its submission processes' groups go there
+        group = grading.group.child(f"judge{n}", limits.judge_memory_mb, JUDGE_PROCESSES)
+    memory = limits.judge_memory_mb << 20
+
+    def limited() -> None:  # between fork and exec, in the judge's process
+        if group is not None:
+            group.join()
+        else:  # no control group here: an address-space limit is the next best thing
+            resource.setrlimit(resource.RLIMIT_AS, (memory * 2, memory * 2))
+
     handle = os.open(folder / "judge.log", os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(handle, "wb") as log:
         return subprocess.Popen(
@@ -146,6 +178,7 @@ def start_judge(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=limited,
         )
 
 

@@ -53,6 +53,8 @@ class RunOutcome:
     listed: list[dict[str, Any]] = field(default_factory=list)  # every collected test
     import_errors: dict[str, str] = field(default_factory=dict)  # exercise → why it broke
     confinement: str = ""
+    peak_memory: int | None = None  # bytes, the run's whole process tree (with cgroups)
+    memory_budget: int | None = None  # bytes: every judge's budget and every submission's
 
     def merge(self, other: "RunOutcome") -> None:
         """Add what another judge found (its exercises are not this one's)."""

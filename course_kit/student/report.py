@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from course_kit.grading.outcome import Score, TaskScore
 from course_kit.impl import Implementation
@@ -12,14 +13,40 @@ from course_kit.source import free_text
 from course_kit.text import plural
 
 
-def advice(task_score: TaskScore) -> str | None:
-    """The hint for what failed: fixing a crash first, else the hint tied to the failed check."""
+def stub_raised(task_score: TaskScore) -> str | None:
+    """The message of a stub's ``NotImplementedError`` the first failure ran into, if any."""
     failure = task_score.first_failure
-    if task_score.passed or failure is None:
+    raised = failure.raised if failure is not None else None
+    if raised is not None and "NotImplementedError" in raised.classes:
+        return raised.message
+    return None
+
+
+def not_started(task_score: TaskScore) -> bool:
+    """The task's own code is still the stub's ``raise NotImplementedError("task N: …")``."""
+    return (stub_raised(task_score) or "").startswith(f"task {task_score.task.n}:")
+
+
+def advice(task_score: TaskScore) -> str | None:
+    """The hint for what failed: the task's hint (tied to the check that failed, if any) when
+    it is not started or ran into a later task's stub, fixing a crash first when the student's
+    code raised, else the hint tied to the check. A file that cannot be used at all gets no
+    task hint: its one message says what to fix."""
+    failure = task_score.first_failure
+    if task_score.passed or failure is None or failure.cause == "broken":
         return None
-    if failure.cause == "raised":
-        return "an exception in your code stops this check: fix the line named above first"
+    if failure.cause == "raised" and stub_raised(task_score) is None:
+        return "an exception in your code stops this check: fix the line the message names first"
     return task_score.task.hint(failure.name)
+
+
+def broken(tasks: Sequence[TaskScore]) -> str | None:
+    """Why an exercise's file could not be used at all (a syntax error, an import that fails
+    or hangs), when that is why its tasks failed: said once for the whole exercise."""
+    failures = [t.first_failure for t in tasks if t.first_failure is not None]
+    if failures and all(f.cause == "broken" for f in failures):
+        return failures[0].message
+    return None
 
 
 def next_step(
@@ -96,6 +123,10 @@ def print_report(
         elif later:
             points += f", {plural(later, 'point')} judged only when graded"
         say(f"\n[bold]{exercise.id} — {exercise.title}[/]  ({points})")
+        if (why := broken(tasks)) is not None:
+            say(f"  [red]✗[/] not checked: {escape(why)}")
+            say("      fix this first: no task of the file can run until then", style="dim")
+            continue
         for task_score in tasks:
             task = task_score.task
             if task_score.passed and task_score.deferred:
@@ -112,7 +143,9 @@ def print_report(
                 continue
             say(f"  [red]✗[/] task {task.n}: {task.title}")
             failure = task_score.first_failure
-            if failure is not None:
+            if not_started(task_score):
+                say("      not started yet", markup=False)
+            elif failure is not None:
                 say(f"      {failure.message or failure.status}", markup=False)
             hint = advice(task_score)
             if hint:

@@ -293,7 +293,9 @@ def verify(
         typer.echo(f"{mark} {finding.check}  ({finding.seconds:.1f} s)")
         for problem in finding.problems:
             typer.echo(f"    {problem}")
-    failed = sum(not f.ok for f in findings)
-    typer.echo(f"{exercise_id}: {len(findings) - failed}/{len(findings)} checks hold")
+    failed = [f for f in findings if not f.ok]
+    typer.echo(f"{exercise_id}: {len(findings) - len(failed)}/{len(findings)} checks hold")
     if failed:
+        typer.echo(f"Next: {failed[0].check}: {failed[0].problems[0].splitlines()[0]}")
         raise typer.Exit(1)
+    typer.echo("Next: make test (the whole course, as CI runs it), then commit")

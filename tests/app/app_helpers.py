@@ -17,6 +17,7 @@ from course_kit.lab import Lab
 PASSWORD = "correct horse"
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
+EVE = "eve@evil.test"
 
 
 def now() -> datetime:
@@ -125,3 +126,13 @@ def table_dump(lab: Lab) -> dict[str, list[tuple[Any, ...]]]:
 
 def count(lab: Lab, table: str, where: str = "1", *params: Any) -> int:
     return int(lab.query(f"SELECT COUNT(*) FROM {table} WHERE {where}", *params)[0][0])
+
+
+def user_id(lab: Lab, email: str) -> int:
+    row = lab.user(email)
+    assert row is not None, email
+    return int(row["id"])
+
+
+def invite(client: TestClient, org_id: int, email: str, role: str = "member") -> httpx.Response:
+    return client.post(f"/orgs/{org_id}/members", json={"email": email, "role": role})

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from app_helpers import ALICE, BOB, PASSWORD
+from app_helpers import ALICE, BOB, EVE, PASSWORD
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
 
@@ -28,6 +28,12 @@ def alice(lab: Lab) -> TestClient:
 def bob(lab: Lab) -> TestClient:
     """Bob, another verified and signed-in person."""
     return lab.person(BOB, PASSWORD)
+
+
+@pytest.fixture
+def eve(lab: Lab) -> TestClient:
+    """The attacker's own account: verified, signed in, knows her password."""
+    return lab.person(EVE, PASSWORD)
 
 
 @pytest.fixture

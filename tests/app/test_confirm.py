@@ -1,6 +1,6 @@
 """``POST /auth/confirm``: the step-up itself, its token rotation and its lockout."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from app_helpers import (
@@ -16,6 +16,7 @@ from app_helpers import (
     with_cookie,
 )
 from fastapi.testclient import TestClient
+from freezegun import freeze_time
 from freezegun.api import FrozenDateTimeFactory
 
 from course_kit.lab import Lab
@@ -139,3 +140,15 @@ def test_failures_are_counted_per_session(lab: Lab, alice: TestClient) -> None:
         assert wrong(client)["code"] == "invalid_credentials"
     confirm(alice)
     confirm(laptop)
+
+
+def test_expires_at_is_the_stored_stamp_plus_the_window(lab: Lab, alice: TestClient) -> None:
+    """Issue 18: under load the answer's ``expires_at`` was computed when the answer left,
+    a second or two after the stamp was stored. Here every reading of the clock moves it a second on
+    (freezegun's auto-tick, ``real_asyncio`` like every freeze of ours), so any second
+    reading would show."""
+    with freeze_time(datetime.now(UTC), auto_tick_seconds=1, real_asyncio=True):
+        body = confirm(alice)
+    [stamp] = [row[0] for row in lab.query("SELECT confirmed_at FROM sessions") if row[0]]
+    stored = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    assert body["expires_at"] == iso(stored + timedelta(seconds=300)), (body, stamp)

@@ -70,6 +70,37 @@ def test_an_old_cheaper_hash_fails_as_slowly_as_an_unknown_account(work: BcryptW
     assert work.units == unknown == 2**6
 
 
+def test_a_lowered_cost_makes_no_wrong_password_cheaper_to_reject(
+    tmp_path, work: BcryptWork
+) -> None:
+    """Issue 18: after STEPUP_BCRYPT_ROUNDS went down (12 → 4), a wrong password for an
+    account still hashed at 12 took ten times longer to reject than one for an unknown address.
+    Every rejection now costs a check at the highest cost still stored (here 6)."""
+    before = Lab.start(folder=tmp_path, bcrypt_rounds=6)
+    before.enroll(ALICE, PASSWORD)
+    before.close()
+    lab = Lab.start(folder=tmp_path, bcrypt_rounds=4)  # the same database, cost lowered
+    try:
+
+        def cost_of(email: str, password: str = "wrong guess") -> int:
+            work.units = 0
+            r = lab.client().post("/auth/login", json={"email": email, "password": password})
+            assert r.status_code == (200 if password == PASSWORD else 401), r.text
+            return work.units
+
+        assert cost_of(ALICE) == cost_of("nobody@example.com") == 2**6
+        cost_of(ALICE, PASSWORD)  # re-hashed at 4 now, and still as dear to get wrong
+        assert lab.user(ALICE)["password_hash"].startswith("$2b$04$")
+        assert cost_of(ALICE) == 2**6
+        client = lab.client()
+        lab.login(client, ALICE, PASSWORD)
+        work.units = 0
+        assert client.post("/auth/confirm", json={"password": "wrong guess"}).status_code == 401
+        assert work.units == 2**6
+    finally:
+        lab.close()
+
+
 def test_sign_in_rehashes_at_the_new_cost(lab: Lab, tmp_path) -> None:
     lab.enroll(ALICE, PASSWORD)
     assert lab.user(ALICE)["password_hash"].startswith("$2b$04$")

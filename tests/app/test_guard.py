@@ -61,6 +61,28 @@ def test_the_window_is_300_seconds_inclusive(
     assert r.status_code == status, r.text
 
 
+@pytest.mark.parametrize(
+    ("after", "recent", "expires_in", "status"),
+    [(0, True, 300, 200), (299, True, 1, 200), (300, True, 0, 200), (301, False, None, 403)],
+)
+def test_me_counts_down_the_seconds_the_guard_still_accepts(
+    alice: TestClient,
+    clock: FrozenDateTimeFactory,
+    after: int,
+    recent: bool,
+    expires_in: int | None,
+    status: int,
+) -> None:
+    """``reauth.expires_in`` follows the guard's own rule: 0 is the last second that passes,
+    and the second after it the guard refuses. A page counting it down needs no clock of
+    its own to agree with the server."""
+    confirm(alice)
+    clock.tick(after)
+    reauth = alice.get("/me").json()["reauth"]
+    assert (reauth["recent"], reauth["expires_in"]) == (recent, expires_in), reauth
+    guarded(alice, status)
+
+
 def test_confirming_again_reopens_the_window(
     alice: TestClient, clock: FrozenDateTimeFactory
 ) -> None:
@@ -88,6 +110,7 @@ def test_a_fresh_login_is_not_a_recent_authentication(lab: Lab) -> None:
     assert client.get("/me").json()["reauth"] == {
         "recent": False,
         "expires_at": None,
+        "expires_in": None,
         "method": None,
         "max_age": 300,
     }

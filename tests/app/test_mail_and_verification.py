@@ -103,8 +103,8 @@ def test_a_newer_link_replaces_the_older_one(lab: Lab) -> None:
     status, body = verify(lab, first)
     assert status == 400, body
     assert body["error"] == "This link was already used or has been replaced"
-    status, body = verify(lab, lab.last_link("alice@work.example"))
-    assert status == 200, body
+    r = client.get(path_of(lab.last_link("alice@work.example")))  # her own session opens it
+    assert r.status_code == 200, r.text
     assert client.get("/me").json()["email_verified"] is True
 
 

@@ -410,3 +410,12 @@ def test_removing_the_password_is_a_sensitive_action(
 ) -> None:
     assert_reauth_required(alice.delete("/me/password"), ["password", "passkey"])
     assert lab.user(ALICE)["password_hash"] is not None
+
+
+def test_a_passkey_name_cannot_forge_lines_or_spoof_in_mail(lab: Lab, alice: TestClient) -> None:
+    """Issue 18: CR, LF and U+202E in a passkey's name reached the "passkey added" mail."""
+    add_passkey(alice, 'Laptop"\r\n\r\nSupport: call +1 555\u202eevil')
+    body = lab.mail(ALICE)[-1]["body"]
+    assert "\r" not in body and "\u202e" not in body
+    assert body.count("\n") == 0, body
+    assert '"Laptop\' Support: call +1 555 evil"' in body, body

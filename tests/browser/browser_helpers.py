@@ -1,17 +1,19 @@
 """Helpers for the browser tests (imported by name: pytest puts this folder on ``sys.path``)."""
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from course_app.clock import to_iso, utcnow
 from course_app.security.totp import code_at
 from course_kit.lab import Lab
 
 PASSWORD = "correct horse"
+OpenPage = Callable[..., Page]  # the open_page fixture: open_page(width, height, scale=1)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 # Counts the confirmation dialog's openings (added to every page before its own scripts).
 COUNT_DIALOGS = """
@@ -25,6 +27,21 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
+def arrived(page: Page, url: str) -> None:
+    """The browser went to ``url`` by itself (a link, a script) and ran the page's scripts:
+    a click before then meets a button with nothing behind it yet."""
+    expect(page).to_have_url(url)
+    page.wait_for_load_state("domcontentloaded")
+
+
+def account_loaded(page: Page, email: str) -> None:
+    """The account page of ``email``, its script run and its state loaded (the pill is
+    filled from GET /me): a click before that would meet a form with no script behind it."""
+    expect(page).to_have_url("/account")
+    expect(page.locator("#nav-email")).to_have_text(email)
+    expect(page.locator("#window-status")).not_to_be_empty()
+
+
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     """Through the sign-in form: what a person does (the page then remembers "password")."""
     page.goto("/signin")
@@ -32,8 +49,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     form.get_by_label("Email").fill(email)
     form.get_by_label("Password").fill(password)
     form.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url("/account")
-    expect(page.locator("#nav-email")).to_have_text(email)
+    account_loaded(page, email)
 
 
 def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -43,7 +59,7 @@ def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
     r = page.request.post("/auth/login", data={"email": email, "password": password})
     assert r.status == 200, r.text()
     page.goto("/account")
-    expect(page.locator("#nav-email")).to_have_text(email)
+    account_loaded(page, email)
 
 
 def sign_in_with_totp(page: Page, email: str, code: str) -> None:
@@ -54,8 +70,7 @@ def sign_in_with_totp(page: Page, email: str, code: str) -> None:
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.locator("#second-factor-form").get_by_label("6-digit code").fill(code)
     page.get_by_role("button", name="Verify and sign in").click()
-    expect(page).to_have_url("/account")
-    expect(page.locator("#nav-email")).to_have_text(email)
+    account_loaded(page, email)
 
 
 def with_totp(lab: Lab, email: str) -> "TotpDevice":
@@ -69,8 +84,35 @@ def with_totp(lab: Lab, email: str) -> "TotpDevice":
     return device
 
 
+def until(page: Page, condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    """Wait for a state the test process sees (a held request, a browser dialog): Playwright
+    delivers its events while the page is asked something, so ask it, briefly, until then."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"waited {seconds} s for {what}")
+
+
+def hold(page: Page, pattern: str) -> list[Route]:
+    """Hold every request to ``pattern`` until the test lets it go (``route.continue_()``)."""
+    held: list[Route] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
 def dialog(page: Page) -> Locator:
     return page.get_by_role("dialog", name="Confirm your identity")
+
+
+def change_email(page: Page, email: str) -> None:
+    page.get_by_label("New email address").fill(email)
+    page.get_by_role("button", name="Change email").click()
+
+
+def confirm_with_password(page: Page, password: str = PASSWORD) -> None:
+    dialog(page).get_by_label("Your password").fill(password)
+    dialog(page).get_by_role("button", name="Confirm").click()
 
 
 def dialog_opens(page: Page) -> int:
@@ -95,13 +137,12 @@ def pill_says_confirmed(page: Page) -> None:
 
 
 AXE_SCRIPT = Axe().axe_script  # axe-core, as shipped inside axe-playwright-python
-SERIOUS = ("serious", "critical")
 
 
-def serious_violations(page: Page, context: str = "document") -> list[str]:
-    """axe-core's serious and critical findings on the page (or inside ``context``, a CSS
-    selector), in light and in dark mode (``prefers-color-scheme``). ``page.evaluate`` is
-    not subject to the page's CSP, so axe needs no exception in it."""
+def axe_violations(page: Page, context: str = "document") -> list[str]:
+    """axe-core's findings of any impact on the page (or inside ``context``, a CSS selector),
+    in light and in dark mode (``prefers-color-scheme``). ``page.evaluate`` is not subject
+    to the page's CSP, so axe needs no exception in it."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE_SCRIPT)
     found = []
@@ -111,9 +152,8 @@ def serious_violations(page: Page, context: str = "document") -> list[str]:
         where = context if context == "document" else repr(context)
         run = f"axe.run({where}, {{resultTypes: ['violations']}})"
         for v in page.evaluate(f"{run}.then((r) => r.violations)"):
-            if v["impact"] in SERIOUS:
-                targets = [n["target"] for n in v["nodes"]][:3]
-                found.append(f"{scheme}: {v['id']} ({v['impact']}): {v['help']} at {targets}")
+            targets = [n["target"] for n in v["nodes"]][:3]
+            found.append(f"{scheme}: {v['id']} ({v['impact']}): {v['help']} at {targets}")
     page.emulate_media(color_scheme="light", reduced_motion="no-preference")
     return found
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import COUNT_DIALOGS
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_helpers import COUNT_DIALOGS, OpenPage
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from course_kit.lab import Lab, live_server
 
@@ -53,19 +53,36 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live: Lab) -> Iterator[Page]:
-    """A fresh browser profile; a JavaScript error anywhere fails the test."""
-    context = browser.new_context(
-        base_url=live.settings.origin, viewport={"width": 1100, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    context.add_init_script(COUNT_DIALOGS)
-    page = context.new_page()
+def open_page(browser: Browser, live: Lab) -> Iterator[OpenPage]:
+    """``open_page(width, height, scale=1)``: a page in a fresh browser profile with that
+    viewport (CSS px) and device scale (2 for a 1280 px window zoomed to 200 %: a 640 px
+    viewport). A JavaScript error anywhere fails the test."""
+    contexts: list[BrowserContext] = []
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
+
+    def open_one(width: int, height: int, scale: float = 1) -> Page:
+        context = browser.new_context(
+            base_url=live.settings.origin,
+            viewport={"width": width, "height": height},
+            device_scale_factor=scale,
+        )
+        contexts.append(context)
+        context.set_default_timeout(10_000)
+        context.add_init_script(COUNT_DIALOGS)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(open_page: OpenPage) -> Page:
+    """A fresh browser profile on a desktop-sized screen."""
+    return open_page(1100, 900)
 
 
 _emails = itertools.count(1)

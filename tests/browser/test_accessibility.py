@@ -1,50 +1,35 @@
-"""axe-core (through axe-playwright-python) on every page and on the open dialog, in light
-and dark mode: no serious or critical violation."""
+"""axe-core (through axe-playwright-python) on every page and state (page_states.py), in
+light and dark mode, on 320, 375 and 1280 px screens and at 200 % zoom: no violation of any
+impact."""
 
 from collections.abc import Callable
 
 import pytest
-from browser_helpers import dialog, serious_violations, sign_in_with_totp, with_totp
-from playwright.sync_api import Page, expect
+from browser_helpers import OpenPage, axe_violations
+from page_states import page_states
 
 from course_kit.lab import Lab
 
 pytestmark = pytest.mark.browser
 
-NewEmail = Callable[[str], str]
-PUBLIC_PAGES = {
-    "/signin": "Sign in",
-    "/signup": "Create your account",
-    "/forgot-password": "Reset your password",
-    "/reset-password?token=x": "Choose a new password",
-    "/verify-email?token=x": "This link does not work",  # the notice page
-    "/dev/mailbox": "Dev mailbox",
+SCREENS = {
+    "320 px": (320, 640, 1),
+    "375 px": (375, 667, 1),
+    "1280 px": (1280, 800, 1),
+    "1280 px at 200 %": (
+        640,
+        400,
+        2,
+    ),  # the same window zoomed: half the CSS pixels, twice as sharp
 }
 
 
-def test_no_serious_accessibility_violations(page: Page, live: Lab, new_email: NewEmail) -> None:
-    found: dict[str, list[str]] = {}
-    for path, heading in PUBLIC_PAGES.items():
-        page.goto(path)
-        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-        found[path] = serious_violations(page)
-
-    email = new_email("ally")
-    device = with_totp(live, email)
-    sign_in_with_totp(page, email, device.code())
-    page.get_by_label("New organization").fill("Ally Labs")
-    page.get_by_role("button", name="Create organization").click()
-    expect(page.get_by_role("article", name="Ally Labs")).to_contain_text("No API keys yet.")
-    expect(page.locator("#session-list .item")).not_to_have_count(0)
-    found["/account"] = serious_violations(page)
-
-    page.get_by_label("New email address").fill(new_email("ally.new"))
-    page.get_by_role("button", name="Change email").click()
-    dialog(page).get_by_role("button", name="Use another method").click()
-    page.locator("#confirm-methods").get_by_label("Password").check()
-    dialog(page).get_by_label("Your password").fill("not my password")
-    dialog(page).get_by_role("button", name="Confirm").click()
-    expect(dialog(page).get_by_role("alert")).to_have_text("Invalid credentials")
-    found["the dialog, with its methods and an error"] = serious_violations(page, "#confirm-dialog")
-
-    assert not any(found.values()), {where: v for where, v in found.items() if v}
+@pytest.mark.parametrize("screen", SCREENS)
+def test_no_accessibility_violations(
+    open_page: OpenPage, live: Lab, new_email: Callable[[str], str], screen: str
+) -> None:
+    page = open_page(*SCREENS[screen])
+    found = {}
+    for state in page_states(page, live, new_email):
+        found[state] = axe_violations(page)
+    assert not any(found.values()), {state: v for state, v in found.items() if v}

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from browser_helpers import (
-    PASSWORD,
+    change_email,
+    confirm_with_password,
     confirmed_method,
     dialog,
     dialog_opens,
@@ -25,16 +26,6 @@ from course_kit.lab import Lab, path_of
 pytestmark = pytest.mark.browser
 
 NewEmail = Callable[[str], str]
-
-
-def change_email(page: Page, email: str) -> None:
-    page.get_by_label("New email address").fill(email)
-    page.get_by_role("button", name="Change email").click()
-
-
-def confirm_with_password(page: Page, password: str = PASSWORD) -> None:
-    dialog(page).get_by_label("Your password").fill(password)
-    dialog(page).get_by_role("button", name="Confirm").click()
 
 
 def test_changing_the_email_asks_once_then_applies_the_change(
@@ -76,8 +67,9 @@ def test_three_sensitive_actions_in_a_row_ask_once_until_the_window_closes(
     change_email(page, changed)
     confirm_with_password(page)
     expect(page.locator("#email-card [data-status]")).to_contain_text("Email updated")
-    # An unproven address may not mint keys: grace opens the link mailed to her new address.
-    r = live.client().get(path_of(live.last_link(changed)))
+    # An unproven address may not mint keys: grace opens the link mailed to her new address,
+    # signed in (a change's link works only for the account it names).
+    r = owner.get(path_of(live.last_link(changed)))
     assert r.status_code == 200, r.text
 
     org = page.get_by_role("article", name="Hopper Labs")
@@ -193,6 +185,7 @@ def test_a_forbidden_action_shows_an_error_and_no_dialog(
 
     expect(org.locator(".status")).to_have_text(
         "Forbidden: only owners and admins can manage this organization's API keys."
+        " Nothing was changed."
     )
     assert dialog_opens(page) == 0
     assert live.query("SELECT COUNT(*) FROM api_keys WHERE org_id = ?", org_id)[0][0] == 0
@@ -273,7 +266,9 @@ def test_the_pill_follows_every_confirmation(page: Page, live: Lab, new_email: N
     closed()
     change_email(page, taken)  # confirmed, then the retried PUT fails with 409
     confirm_with_password(page)
-    expect(page.locator("#email-card [data-status]")).to_have_text("Email already in use")
+    expect(page.locator("#email-card [data-status]")).to_have_text(
+        "Email already in use. Nothing was changed."
+    )
     pill_says_confirmed(page)
     # The countdown changes every second: not a live region, or it would be read out every
     # second. The hidden status line says only that the window opened.

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 import pytest
-from browser_helpers import PASSWORD, sign_in
+from browser_helpers import PASSWORD, arrived, sign_in
 from playwright.sync_api import Page, expect
 
 from course_kit.lab import Lab
@@ -22,7 +22,7 @@ def test_sign_up_then_verify_from_the_dev_mailbox(
     expect(page.locator("#signup-email")).to_have_text(email)
 
     page.get_by_role("link", name="Open the dev mailbox").click()
-    expect(page).to_have_url("/dev/mailbox")
+    arrived(page, "/dev/mailbox")
     page.get_by_placeholder("Filter by recipient").fill(email)
     page.get_by_role("button", name="Filter").click()
     message = page.locator(".mail").filter(has_text="Verify your email address")

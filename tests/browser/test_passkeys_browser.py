@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from browser_helpers import (
     PASSWORD,
+    OpenPage,
+    arrived,
+    change_email,
     confirmed_method,
     dialog,
     dialog_opens,
@@ -15,7 +18,7 @@ from browser_helpers import (
     screenshot,
     signed_in,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from course_kit.lab import Lab
 
@@ -24,11 +27,12 @@ pytestmark = pytest.mark.browser
 NewEmail = Callable[[str], str]
 
 
-def virtual_authenticator(page: Page) -> Any:
-    """A platform authenticator that verifies the user (as a fingerprint or PIN would)."""
+def virtual_authenticator(page: Page) -> tuple[Any, str]:
+    """A platform authenticator that verifies the user (as a fingerprint or PIN would): the
+    DevTools session that drives it, and its id."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
-    cdp.send(
+    added = cdp.send(
         "WebAuthn.addVirtualAuthenticator",
         {
             "options": {
@@ -41,7 +45,7 @@ def virtual_authenticator(page: Page) -> Any:
             }
         },
     )
-    return cdp
+    return cdp, added["authenticatorId"]
 
 
 def add_passkey(page: Page, name: str) -> None:
@@ -75,7 +79,7 @@ def test_adding_a_passkey_then_signing_in_with_it(
     screenshot(page, "account.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url("/signin?signed_out=1")
+    arrived(page, "/signin?signed_out=1")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).to_have_url("/account")
     expect(page.locator("#nav-email")).to_have_text(email)
@@ -132,3 +136,39 @@ def test_confirming_with_a_passkey_and_going_passkey_only(
     assert confirmed_method(live, changed) == "passkey"
     assert dialog_opens(page) == 2
     pill_says_confirmed(page)
+
+
+def passkey_refusal(page: Page, address: str) -> Locator:
+    """Change the email to ``address``, choose the passkey in the dialog: its error line."""
+    change_email(page, address)
+    dialog(page).get_by_role("button", name="Use another method").click()
+    page.locator("#confirm-methods").get_by_label("Passkey").check()
+    dialog(page).get_by_role("button", name="Use passkey").click()
+    return dialog(page).get_by_role("alert")
+
+
+def test_a_passkey_missing_from_this_device_says_so(
+    page: Page, open_page: OpenPage, live: Lab, new_email: NewEmail
+) -> None:
+    """Browsers refuse "no passkey here" and "prompt closed" alike (NotAllowedError). A
+    browser that never made or used any of the account's passkeys says the likely cause."""
+    email = new_email("two.devices")
+    live.person(email)
+    cdp, laptop = virtual_authenticator(page)
+    signed_in(page, email)
+    add_passkey(page, "Laptop")
+
+    phone = open_page(1100, 900)  # another device: a profile and an authenticator of its own
+    virtual_authenticator(phone)
+    signed_in(phone, email)
+    expect(passkey_refusal(phone, new_email("two.devices.new"))).to_have_text(
+        "None of your passkeys is saved on this device. Use the device or security key"
+        " you added it on, or another way."
+    )
+
+    # The laptop made it, so its refusal is the prompt's (here: the key was wiped from it).
+    cdp.send("WebAuthn.clearCredentials", {"authenticatorId": laptop})
+    expire_window(live, email)
+    expect(passkey_refusal(page, new_email("two.devices.other"))).to_have_text(
+        "The passkey prompt was closed or timed out."
+    )

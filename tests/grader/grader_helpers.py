@@ -125,9 +125,12 @@ def prepare(name: str, root: Path, label: str | None = None) -> Path:
     if "derive" in case:
         derive = case["derive"]
         text = (KIT_ROOT / derive["file"]).read_text()
-        assert text.count(derive["old"]) == 1, f"{name}: the text to replace is not unique"
+        for old, new in [
+            (derive["old"], derive["new"]),
+            *([derive["extra"]] if "extra" in derive else []),
+        ]:
+            assert text.count(old) == 1, f"{name}: the text to replace is not unique: {old!r}"
+            text = text.replace(old, new)
         (target / "exercises").mkdir(exist_ok=True)
-        (target / "exercises" / Path(derive["file"]).name).write_text(
-            text.replace(derive["old"], derive["new"])
-        )
+        (target / "exercises" / Path(derive["file"]).name).write_text(text)
     return target

@@ -15,6 +15,7 @@ from typing import TypeVar
 import pytest
 from grader_helpers import COURSE, HOSTILE, submission, validate_outputs
 
+from course_kit.grading.sandbox import cgroups
 from course_kit.grading.sandbox.confine import detect
 from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.reaper import descendants, parents
@@ -155,6 +156,8 @@ def test_a_killed_worker_costs_its_own_row_and_leaves_nothing_behind(tmp_path: P
             next(v[17:] for v in environment if v.startswith(b"STEPUP_WORK_ROOT=")).decode()
         )
         assert root.is_dir() and any(root.iterdir()), "the worker's work root holds its work"
+        groups = cgroups.left_by(victim_worker)  # its run's control groups, where there are some
+        assert bool(groups) == cgroups.available(), groups
         os.kill(victim_worker, signal.SIGKILL)
         _, errors = batch.communicate(timeout=900)
     finally:
@@ -170,3 +173,5 @@ def test_a_killed_worker_costs_its_own_row_and_leaves_nothing_behind(tmp_path: P
     validate_outputs(out / "victim")
     assert [pid for pid in left if alive(pid)] == [], "the dead worker's processes still run"
     assert not root.exists(), "the dead worker's work root is still there"
+    assert cgroups.left_by(victim_worker) == [], "the dead worker's control groups are still there"
+    assert not [p for group in groups for p in group.paths if p.exists()]

@@ -26,6 +26,7 @@ from grader_helpers import (
     validate_outputs,
 )
 
+from course_kit.grading.sandbox import cgroups
 from course_kit.grading.sandbox.confine import detect
 from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.adapters import write_all
@@ -64,7 +65,9 @@ def grade_case(folder: Path, outdir: Path) -> tuple[dict[str, Any], float]:
 
 
 CONFINEMENT = detect().mode
-RUNNABLE = [n for n in CASES if case_of(n).get("requires", CONFINEMENT) == CONFINEMENT]
+HAS_CGROUPS = cgroups.available()
+OFFERED = {CONFINEMENT} | ({"cgroups"} if HAS_CGROUPS else set())
+RUNNABLE = [n for n in CASES if case_of(n).get("requires", CONFINEMENT) in OFFERED]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,7 @@ def test_confinement_is_there_in_ci() -> None:
         skipped = sorted(set(CASES) - set(RUNNABLE))
         pytest.skip(f"checked in CI only; here {CONFINEMENT!r}, cases not run: {skipped}")
     assert CONFINEMENT == "bwrap", "CI must grade under bubblewrap: .ci/run installs it"
+    assert HAS_CGROUPS, "CI must grade in control groups: it runs as root with cgroups"
     assert RUNNABLE == CASES
 
 
@@ -145,6 +149,12 @@ def test_the_corpus_covers_the_issue_list() -> None:
         "surrogate_message",
         "compressed_bomb",
         "many_members",
+        "modal_loop",
+        "trickle",
+        "huge_answer",
+        "huge_post",
+        "fork_memory",
+        "flood_questions",
     }
     assert wanted <= set(CASES)
 
@@ -171,3 +181,8 @@ def test_hostile_submission_is_graded_fairly(name: str, graded: dict) -> None:
             assert any(m in t for m in accepted for t in texts), texts[:3]
     for honest in case.get("honest", []):
         assert exercise(found, honest)["score"] == exercise(found, honest)["max_score"]
+    if HAS_CGROUPS and any(t["status"] == "pass" for t in found["tests"]):
+        # the grading processes, all of them, stayed within the judges' and submission's budgets
+        (note,) = [n for n in found["notes"] if n.startswith("memory: ")]
+        peak, budget = map(int, re.findall(r"(\d+) MiB", note))
+        assert peak <= budget, note

@@ -4,6 +4,8 @@ zips, names that are not UTF-8, free text read without running it)."""
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -12,8 +14,11 @@ from pathlib import Path
 import pytest
 from grader_helpers import COURSE, FAST
 
-from course_kit.grading.judge.subject import Subject, SubjectError
-from course_kit.grading.sandbox.confine import Confinement, Layout, Uid
+from course_kit.grading.engine import run_graded
+from course_kit.grading.judge.failures import SubjectError
+from course_kit.grading.judge.subject import Subject
+from course_kit.grading.outcome import score
+from course_kit.grading.sandbox.confine import Confinement, Layout, Uid, processes_of
 from course_kit.kit import KIT_ROOT
 from course_kit.source import free_text
 from course_kit.teach.grade.intake import SubmissionError, read_submission
@@ -203,3 +208,62 @@ def test_a_confined_user_who_cannot_run_python_is_the_cause_named(tmp_path: Path
     assert f"cannot run {venv / 'bin' / 'python'}: Permission denied" in found["message"]
     assert "put Python and the kit where other users may read and run them" in found["message"]
     assert "install bubblewrap" not in found["message"]
+
+
+def test_a_forgery_is_charged_to_the_exercise_in_flight_whatever_the_judges(
+    tmp_path: Path,
+) -> None:
+    """One judge for every exercise (as in a batch) or two (as for one submission): the same
+    exercise is flagged, the same points are earned."""
+    folder = tmp_path / "exercises"
+    shutil.copytree(Path(__file__).parent / "hostile" / "forge_channel" / "exercises", folder)
+    shutil.copy(KIT_ROOT / "solutions" / "ex04_why_reset_email_verified.py", folder)
+    found = {}
+    for shards in (1, 2):
+        outcome = run_graded(folder, ["ex03", "ex04"], COURSE, limits=FAST, shards=shards)
+        result = score(outcome.results, COURSE, ["ex03", "ex04"])
+        found[shards] = (
+            {f.exercise for f in outcome.flags},
+            result.exercise_points("ex03"),
+            result.exercise_points("ex04"),
+        )
+    assert found[1] == found[2] == ({"ex03"}, 0, 2), found
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs submissions as others")
+
+
+@needs_root
+def test_a_uid_is_released_only_with_nothing_left_running_under_it() -> None:
+    uid = Uid()
+    leftover = subprocess.Popen(
+        ["sleep", "600"],
+        start_new_session=True,  # detached, as a submission's grandchild would be
+        preexec_fn=lambda: (os.setgid(uid.uid), os.setuid(uid.uid)),
+    )
+    try:
+        assert processes_of(uid.uid) == [leftover.pid]
+        uid.release()
+        assert leftover.wait(timeout=30) == -signal.SIGKILL
+        assert processes_of(uid.uid) == []
+    finally:
+        leftover.kill()
+        uid.release()
+
+
+@needs_root
+def test_in_user_mode_a_submission_reads_only_its_own_copy(tmp_path: Path) -> None:
+    """No mount namespace in `user` mode: the files the process reads are a copy that only its
+    uid may read, so a classmate graded at the same time (another uid) cannot."""
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    (folder / "ex04_why_reset_email_verified.py").write_text("ANSWERS = {}\n")
+    subject = Subject(folder, ["ex04"], FAST, confinement=Confinement("user"))
+    try:
+        assert subject.uid is not None and subject.folder != folder.resolve()
+        copy = subject.folder / "ex04_why_reset_email_verified.py"
+        for path in (subject.folder, subject.folder.parent, copy):
+            info = path.stat()
+            assert info.st_uid == subject.uid.uid and info.st_mode & 0o077 == 0, path
+    finally:
+        subject.close()

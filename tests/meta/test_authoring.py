@@ -86,7 +86,7 @@ def test_the_guide_says_what_it_runs() -> None:
     blocks = worked_example()
     assert blocks[0][0] == "sh" and blocks[0][2].startswith("stepup teach new")
     files = {
-        info for language, info, _ in blocks if info.startswith(("file=", "entry=", "append="))
+        info for language, info, _ in blocks if info.startswith(("file=", "entry=", "mutants="))
     }
     files.add("notebook")
     written = sum(len(text.splitlines()) for _, info, text in blocks[1:])
@@ -118,9 +118,11 @@ def test_the_worked_example_passes_every_check(tmp_path: Path) -> None:
             start = old.index(f'[[exercises]]\nid = "{new_id}"')
             end = re.search(r"^(#[^\n]*\n)*\[grading\]", old[start:], re.MULTILINE).start()
             manifest.write_text(old[:start] + text + "\n" + old[start + end :], encoding="utf-8")
-        elif info.startswith("append="):
-            with (kit / info.removeprefix("append=")).open("a", encoding="utf-8") as fh:
-                fh.write("\n" + text)
+        elif info.startswith("mutants="):  # in place of the ones `stepup teach new` wrote
+            mutants = kit / "tests" / "meta" / "mutants.toml"
+            entries = mutants.read_text(encoding="utf-8").split("\n[[mutant]]\n")
+            kept = [e for e in entries if f'name = "{new_id}: ' not in e]
+            mutants.write_text("\n[[mutant]]\n".join(kept).rstrip("\n") + "\n\n" + text)
         elif info == "cell":
             cells.append(("code" if language == "python" else "markdown", text.rstrip("\n")))
     notebook(cells, kit / f"notebooks/{number}_recovery_codes.ipynb")

@@ -1,13 +1,20 @@
 """Helpers for the robustness tests (imported by name: pytest puts this folder on ``sys.path``)."""
 
+import threading
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from course_app.sessions import COOKIE
 from course_kit.lab import ORIGIN, PASSWORD, Lab, client_for, path_of
+
+TIMEOUT = 30.0  # seconds any one request may take on a busy machine
 
 # A cross-site attacker's page, and what its browser says about the requests it makes.
 EVIL = "https://evil.example"
@@ -116,3 +123,21 @@ def browser_client(lab: Lab) -> TestClient:
     client.headers["sec-fetch-site"] = "same-origin"
     lab.clients.append(client)
     return client
+
+
+def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run every job on its own worker thread, released together by a barrier."""
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Any]) -> Any:
+        barrier.wait(timeout=TIMEOUT)
+        return job()
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(run, jobs))
+
+
+def warm(client: httpx.Client, connections: int) -> None:
+    """Open ``connections`` keep-alive connections first, so a burst leaves at once instead
+    of queueing behind TCP handshakes (that would serialise it and hide any race)."""
+    assert all(r.status_code == 200 for r in at_once([partial(client.get, "/me")] * connections))

@@ -2,18 +2,19 @@
 broken cookies, and a clock that jumps back. Each gets a clear JSON error (or a clear line at
 start), nothing is half-written, and the server goes on serving."""
 
-import ctypes
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from server_process import STEPUP, obey_file_modes, obey_file_owners
 
 import course_app.deps
 from course_app.app import create_app
@@ -31,22 +32,10 @@ NEEDS_SESSION = {"error": "Authentication required", "code": "not_authenticated"
 
 # Starting the server ------------------------------------------------------------------------
 
-STEPUP = str(Path(sys.executable).parent / "stepup")  # the console script, as `make serve` runs it
-PR_CAPBSET_DROP = 24
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
 
-
-def _obey_file_modes() -> None:
-    """In the child, before exec: root drops the capabilities that let it ignore file modes,
-    so a read-only file is read-only to it too (as it is to any other user)."""
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-
-def stepup_serve(db_path: Path) -> subprocess.CompletedProcess[str]:
+def stepup_serve(
+    db_path: Path, preexec: Callable[[], None] = obey_file_modes
+) -> subprocess.CompletedProcess[str]:
     """``stepup serve`` as people run it; it must refuse to start, so it never binds a port."""
     env = os.environ | {"STEPUP_DB_PATH": str(db_path)}
     return subprocess.run(
@@ -55,7 +44,7 @@ def stepup_serve(db_path: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=_obey_file_modes,
+        preexec_fn=preexec,
     )
 
 
@@ -81,6 +70,24 @@ def existing_db(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_database_file_stops_the_start(existing_db: Path) -> None:
     existing_db.chmod(0o444)
     assert_refuses_to_start(stepup_serve(existing_db), "attempt to write a readonly database")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the -shm another owner")
+def test_a_read_only_shm_that_cannot_be_repaired_is_named_at_start(tmp_path: Path) -> None:
+    db = tmp_path / "course.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE t (x)")
+        shm = Path(f"{db}-shm")
+        conn.execute("SELECT * FROM t").fetchall()
+        keep = shm.read_bytes()
+    shm.write_bytes(keep)
+    os.chown(shm, 65534, 65534)  # nobody's
+    shm.chmod(0o444)
+    result = stepup_serve(db, preexec=obey_file_owners)
+    assert result.returncode == 2, result
+    assert f"the file at fault is '{shm}'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_a_read_only_folder_stops_the_start(existing_db: Path, tmp_path: Path) -> None:
@@ -116,10 +123,18 @@ def test_the_app_factory_raises_the_same_clear_error(tmp_path: Path) -> None:
 class FailingCommit(sqlite3.Connection):
     """A connection whose ``COMMIT`` fails as it does when the disk fills up mid-write."""
 
+    failing = frozenset({"COMMIT"})  # the statements (by their first word) that fail
+
     def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
-        if sql.strip().upper() == "COMMIT":
+        if sql.lstrip().split(" ", 1)[0].upper() in self.failing:
             raise sqlite3.OperationalError("database or disk is full")
         return super().execute(sql, *args)
+
+
+class NoWrites(FailingCommit):
+    """A full disk met by any write, autocommitted ones too; reads work."""
+
+    failing = frozenset({"INSERT", "UPDATE", "DELETE", "COMMIT"})
 
 
 def pinned_size(path: str) -> sqlite3.Connection:
@@ -130,8 +145,8 @@ def pinned_size(path: str) -> sqlite3.Connection:
     return conn
 
 
-def failing_commit(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, factory=FailingCommit, check_same_thread=False, timeout=10)
+def failing_commit(path: str, factory: type[FailingCommit] = FailingCommit) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, factory=factory, check_same_thread=False, timeout=10)
     conn.isolation_level = None
     conn.row_factory = sqlite3.Row
     return conn
@@ -175,6 +190,25 @@ def test_a_full_disk_answers_503_writes_nothing_and_passes(
     r = lab.client().post("/auth/signup", json={"email": refused["email"], "password": PASSWORD})
     assert r.status_code == 201, r.text
     assert alice.put("/me/email", json={"email": "alice@new.example"}).status_code == 200
+
+
+def test_reads_that_refresh_a_stamp_still_answer_on_a_full_disk(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, clock: FrozenDateTimeFactory
+) -> None:
+    """Issue 18: a read a minute after the last one refreshes the session's (or the key's)
+    last-seen stamp, and that write answered 503 on a full disk. The stamp can wait."""
+    alice = lab.person(ALICE, PASSWORD)
+    assert alice.post("/auth/confirm", json={"password": PASSWORD}).status_code == 200
+    org = alice.post("/orgs", json={"name": "Acme"}).json()["id"]
+    key = alice.post(f"/orgs/{org}/api-keys", json={"name": "ci"}).json()["key"]
+    bearer = {"authorization": f"Bearer {key}"}
+    assert lab.client().get("/api/org", headers=bearer).status_code == 200
+    monkeypatch.setattr(course_app.deps, "connect", partial(failing_commit, factory=NoWrites))
+    clock.tick(120)
+    assert alice.get("/me").status_code == 200
+    assert lab.client().get("/api/org", headers=bearer).status_code == 200
+    r = alice.post("/orgs", json={"name": "Full"})
+    assert (r.status_code, r.json()) == (503, UNAVAILABLE)
 
 
 def test_a_database_folder_removed_while_serving_answers_503(lab: Lab, tmp_path: Path) -> None:

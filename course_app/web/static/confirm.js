@@ -2,75 +2,41 @@
 // method this browser confirmed with last (of those the server's 403 listed) and offers the
 // others behind "Use another method", posts the answer to /auth/confirm (or the passkey
 // endpoints), and stays open on a wrong answer. Resolves with the server's answer
-// ({expires_at, …}) once confirmed, or null when the person cancels (button or Escape).
-import { send, toSignIn } from "./http.js";
-import { getPasskey, passkeysSupported } from "./webauthn.js";
+// ({expires_in, …}) once confirmed, or null when the person cancels (button or Escape).
+//
+// Each opening is its own conversation: once it has ended (confirmed or cancelled), an
+// answer that arrives late never touches the dialog again, which may already be asking for
+// the next action.
+import { trapFocus } from "./focus-trap.js";
+import { sendSession as send, toSignIn } from "./http.js";
+import { FIELDS, TRANSPORT, failureMessage, preferred, rememberMethod, usable } from "./methods.js";
+import { hear, tell } from "./tabs.js";
+import { getPasskey } from "./webauthn.js";
+import { duration, listing } from "./words.js";
 
-const FIELDS = { password: "password", totp: "code", recovery_code: "recovery_code" };
 const EMPTY = {
   password: "Enter your password.",
   totp: "Enter the 6-digit code from your authenticator app.",
   recovery_code: "Enter one of your recovery codes.",
 };
-const LAST_METHOD = "stepup.lastMethod";
+const FACTOR_NAMES = { totp: "authenticator code", recovery_code: "recovery code" };
 
-let pending = null;
+let open = null; // the dialog on screen, shared by every request that needs it meanwhile
 
-/** Ask once, even if several requests hit the 403 at the same time. `purpose` completes
- * "To …, confirm it's you" (e.g. "change your email address"). */
-export function confirmIdentity(challenge, purpose) {
-  pending ??= ask(challenge, purpose).finally(() => {
-    pending = null;
-  });
-  return pending;
+/** Ask once, even if several requests hit the 403 at the same time: each one's `purpose`
+ * completes "To …, confirm it's you" (e.g. "change your email address"); `carried` lists
+ * the factors a request holds itself, which the dialog must not spend first. */
+export function confirmIdentity(challenge, purpose, carried = []) {
+  if (open) open.join(purpose, carried);
+  else open = ask(challenge, purpose, carried);
+  return open.answer;
 }
 
-/** Remember how this browser last proved who it is (sign-in or confirmation), so the next
- * dialog opens on it. Recovery codes are a last resort: never the default. */
-export function rememberMethod(method) {
-  if (method === "recovery_code") return;
-  try {
-    localStorage.setItem(LAST_METHOD, method);
-  } catch {
-    // Storage refused (private mode): the dialog falls back to the server's order.
-  }
-}
-
-function lastMethod() {
-  try {
-    return localStorage.getItem(LAST_METHOD);
-  } catch {
-    return null;
-  }
-}
-
-function duration(seconds) {
-  if (seconds % 60 === 0 && seconds >= 60) {
-    const minutes = seconds / 60;
-    return minutes === 1 ? "1 minute" : `${minutes} minutes`;
-  }
-  return seconds === 1 ? "1 second" : `${seconds} seconds`;
-}
-
-/** What the server's 401 says, with the attempts left when few are. */
-function failureMessage(data) {
-  const message = data?.error || "That did not work. Try again.";
-  const left = data?.attempts_left;
-  if (data?.code !== "invalid_credentials" || !(left <= 2)) return message;
-  const attempts = left === 1 ? "1 attempt" : `${left} attempts`;
-  return `${message.replace(/\.$/, "")}. ${attempts} left before this session is signed out.`;
-}
-
-/** The elements Tab reaches, in order: of a radio group, only its checked radio. */
-function tabbables(root) {
-  return [...root.querySelectorAll("button, input, a[href], select, textarea")].filter((el) => {
-    if (el.disabled || el.tabIndex < 0 || !el.getClientRects().length) return false;
-    if (el.type !== "radio") return true;
-    const group = [...root.querySelectorAll(`input[type=radio][name="${el.name}"]`)];
-    const checked = group.find((radio) => radio.checked && radio.getClientRects().length);
-    return checked ? el === checked : el === group.find((radio) => radio.getClientRects().length);
-  });
-}
+// Another tab confirmed, and all tabs share one session: a dialog waiting here has nothing
+// left to ask.
+hear((news) => {
+  if (news === "confirmed") open?.confirmedElsewhere();
+});
 
 async function confirmWithPasskey() {
   const options = await send("POST", "/auth/confirm/passkey/options");
@@ -79,12 +45,21 @@ async function confirmWithPasskey() {
   try {
     credential = await getPasskey(options.data);
   } catch (error) {
-    return { ok: false, status: 0, data: { error: error.message } };
+    return { ok: false, status: 0, data: { error: error.message }, failure: null };
   }
   return send("POST", "/auth/confirm/passkey", { credential });
 }
 
-function ask(challenge, purpose) {
+/** The window opened: the page's pill follows (when the answer says for how long), and so
+ * do the other tabs (when it opened here). */
+function announce(answer, here) {
+  if (here) tell("confirmed");
+  if (answer.expires_in !== undefined) {
+    document.dispatchEvent(new CustomEvent("stepup:confirmed", { detail: answer }));
+  }
+}
+
+function ask(challenge, purpose, carried) {
   const dialog = document.getElementById("confirm-dialog");
   const $ = (selector) => dialog.querySelector(selector);
   const form = $("#confirm-form");
@@ -92,36 +67,19 @@ function ask(challenge, purpose) {
   const other = $("#confirm-other");
   const error = $("#confirm-error");
   const submit = $("#confirm-submit");
-  const cancel = $("#confirm-cancel");
   const opener = document.activeElement;
   const account = document.body.dataset.account || "";
-  const methods = (challenge.methods || []).filter(
-    (m) => m in FIELDS || (m === "passkey" && passkeysSupported()),
-  );
-  const remembered = lastMethod();
-  let method = methods.includes(remembered)
-    ? remembered
-    : methods.find((m) => m !== "recovery_code") || methods[0];
-
-  $("#confirm-why").textContent = purpose
-    ? `To ${purpose}, confirm it's you.`
-    : "This is a sensitive action. Confirm it's you to continue.";
-  $("#confirm-window").textContent = duration(challenge.max_age || 300);
-  $("#confirm-account").textContent = account;
-  $("#confirm-who").hidden = !account;
-  $("#confirm-username").value = account;
-  $("#confirm-lost-device").hidden = methods.length > 1;
-  picker.hidden = true;
-  other.hidden = methods.length < 2;
-  for (const label of picker.querySelectorAll("label[data-method]")) {
-    label.hidden = !methods.includes(label.dataset.method);
-    label.querySelector("input").checked = label.dataset.method === method;
-  }
+  const purposes = purpose ? [purpose] : [];
+  const excluded = new Set(carried);
+  const listening = new AbortController();
+  let method = null;
+  let busy = false;
+  let settled = false;
+  let resolve;
 
   const input = () => $(`[data-panel="${method}"] input`);
   const showError = (message) => {
     error.textContent = message;
-    error.hidden = !message;
     // The error belongs to the field it is about: screen readers read it with the field.
     for (const field of dialog.querySelectorAll("[data-panel] input")) {
       if (message && field === input()) {
@@ -133,11 +91,14 @@ function ask(challenge, purpose) {
       }
     }
   };
-  const setBusy = (busy) => {
-    form.setAttribute("aria-busy", String(busy));
-    submit.disabled = busy;
-    submit.textContent = busy ? "Checking…" : method === "passkey" ? "Use passkey" : "Confirm";
-    for (const field of dialog.querySelectorAll("[data-panel] input")) field.readOnly = busy;
+  const setBusy = (value) => {
+    busy = value;
+    form.setAttribute("aria-busy", String(value));
+    // aria-disabled, not disabled: disabling the focused button would drop focus to <body>.
+    submit.setAttribute("aria-disabled", String(value));
+    submit.textContent = value ? "Checking…" : method === "passkey" ? "Use passkey" : "Confirm";
+    $("#confirm-progress").textContent = value ? "Checking…" : "";
+    for (const field of dialog.querySelectorAll("[data-panel] input")) field.readOnly = value;
   };
   // Picking a method shows its field; the focus moves there only when asked (an arrow key
   // on the radios keeps it on the radios).
@@ -151,92 +112,150 @@ function ask(challenge, purpose) {
     if (focus) (input() || submit).focus();
   };
 
-  return new Promise((resolve) => {
-    let busy = false;
-    const listening = new AbortController();
-    const finish = (answer) => {
-      listening.abort();
-      form.reset();
-      showError("");
-      dialog.close();
-      if (opener && typeof opener.focus === "function") opener.focus();
-      if (answer) document.dispatchEvent(new CustomEvent("stepup:confirmed", { detail: answer }));
-      resolve(answer);
-    };
-    const onPick = (event) => choose(event.target.value, false);
-    const onOther = () => {
+  // What the dialog says and offers follows every request waiting on it.
+  const render = (focus) => {
+    $("#confirm-why").textContent = purposes.length
+      ? `To ${listing(purposes)}, confirm it's you.`
+      : "This is a sensitive action. Confirm it's you to continue.";
+    const held = (challenge.methods || []).filter((m) => excluded.has(m));
+    $("#confirm-carried").textContent = held.length
+      ? `This action already takes your ${listing(held.map((m) => FACTOR_NAMES[m]))}, so confirm another way.`
+      : "";
+    $("#confirm-carried").hidden = !held.length;
+    if (busy) return; // the method being checked stays as it is
+    const methods = usable(challenge.methods, excluded);
+    const next = methods.includes(method) ? method : preferred(methods);
+    other.hidden = methods.length < 2 || !picker.hidden;
+    $("#confirm-lost-device").hidden = methods.length > 1;
+    for (const label of picker.querySelectorAll("label[data-method]")) {
+      label.hidden = !methods.includes(label.dataset.method);
+      label.querySelector("input").checked = label.dataset.method === next;
+    }
+    submit.disabled = !methods.length;
+    if (methods.length) {
+      if (next !== method || focus) choose(next, focus);
+      return;
+    }
+    method = null;
+    for (const panel of dialog.querySelectorAll("[data-panel]")) panel.hidden = true;
+    showError("This browser cannot use any of the ways this account can confirm.");
+    $("#confirm-cancel").focus();
+  };
+
+  const finish = (answer, here = true) => {
+    if (settled) return;
+    settled = true;
+    if (open === session) open = null;
+    listening.abort();
+    form.reset();
+    setBusy(false);
+    showError("");
+    dialog.close();
+    if (opener?.isConnected && typeof opener.focus === "function") opener.focus();
+    if (answer) announce(answer, here);
+    resolve(answer);
+  };
+  // The person cancelled while the server was checking: the action stays cancelled, but what
+  // the server did still holds. A confirmation opened the window (the pill says so, and a
+  // dialog opened since for another action has nothing left to ask); a lockout signed the
+  // session out.
+  const afterwards = (answer, used) => {
+    if (answer.ok) {
+      rememberMethod(used);
+      announce(answer.data || {}, true);
+      open?.confirmedElsewhere();
+    } else if (answer.data?.code === "session_revoked") {
+      tell("signed-out");
+      toSignIn("locked");
+    }
+  };
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (busy || !method) return;
+    if (method !== "passkey" && !input().value.trim()) {
+      showError(EMPTY[method]);
+      input().focus();
+      return;
+    }
+    const used = method;
+    setBusy(true);
+    const answer =
+      used === "passkey"
+        ? await confirmWithPasskey()
+        : await send("POST", "/auth/confirm", { [FIELDS[used]]: input().value.trim() });
+    if (settled) {
+      afterwards(answer, used);
+      return;
+    }
+    setBusy(false);
+    if (answer.ok) {
+      rememberMethod(used);
+      finish(answer.data || {});
+      return;
+    }
+    if (answer.failure) {
+      // Nothing was checked (or we cannot know): keep what was typed, so trying again is
+      // one press of Confirm once the server answers.
+      showError(TRANSPORT[answer.failure]);
+      (input() || submit).focus();
+      return;
+    }
+    const code = answer.data?.code;
+    if (code === "session_revoked" || code === "not_authenticated") {
+      finish(null);
+      tell("signed-out"); // one session for every tab: they are all signed out
+      toSignIn(code === "session_revoked" ? "locked" : "signed_out");
+      return;
+    }
+    const field = input();
+    if (field) field.value = "";
+    showError(failureMessage(answer.data));
+    (field || submit).focus();
+  }
+
+  const session = {
+    answer: new Promise((settle) => {
+      resolve = settle;
+    }),
+    join(another, factors) {
+      if (another && !purposes.includes(another)) purposes.push(another);
+      for (const factor of factors) excluded.add(factor);
+      render(false);
+    },
+    confirmedElsewhere() {
+      if (!busy) finish({}, false); // when busy, this tab's own answer is on its way
+    },
+  };
+
+  $("#confirm-window").textContent = duration(challenge.max_age || 300);
+  $("#confirm-account").textContent = account;
+  $("#confirm-who").hidden = !account;
+  $("#confirm-username").value = account;
+  picker.hidden = true;
+  const { signal } = listening;
+  form.addEventListener("submit", onSubmit, { signal });
+  picker.addEventListener("change", (event) => choose(event.target.value, false), { signal });
+  other.addEventListener(
+    "click",
+    () => {
       picker.hidden = false;
       other.hidden = true;
       picker.querySelector("input:checked")?.focus();
-    };
-    const onCancel = () => finish(null);
-    const onEscape = (event) => {
+    },
+    { signal },
+  );
+  $("#confirm-cancel").addEventListener("click", () => finish(null), { signal });
+  dialog.addEventListener(
+    "cancel",
+    (event) => {
       event.preventDefault(); // close through finish(), so the promise settles once
       finish(null);
-    };
-    const trapFocus = (event) => {
-      if (event.key !== "Tab") return;
-      const items = tabbables(dialog);
-      const at = items.indexOf(document.activeElement);
-      if (!items.length) return;
-      if (event.shiftKey && at <= 0) {
-        event.preventDefault();
-        items[items.length - 1].focus();
-      } else if (!event.shiftKey && (at === -1 || at === items.length - 1)) {
-        event.preventDefault();
-        items[0].focus();
-      }
-    };
-    async function onSubmit(event) {
-      event.preventDefault();
-      if (busy || !method) return;
-      let answer;
-      if (method !== "passkey" && !input().value.trim()) {
-        showError(EMPTY[method]);
-        input().focus();
-        return;
-      }
-      busy = true;
-      setBusy(true);
-      if (method === "passkey") {
-        answer = await confirmWithPasskey();
-      } else {
-        answer = await send("POST", "/auth/confirm", { [FIELDS[method]]: input().value.trim() });
-      }
-      busy = false;
-      setBusy(false);
-      if (answer.ok) {
-        rememberMethod(method);
-        finish(answer.data || {});
-        return;
-      }
-      const code = answer.data?.code;
-      if (code === "session_revoked" || code === "not_authenticated") {
-        finish(null);
-        toSignIn(code === "session_revoked" ? "locked" : "signed_out");
-        return;
-      }
-      const field = input();
-      if (field) field.value = "";
-      showError(failureMessage(answer.data));
-      (field || submit).focus();
-    }
-
-    const { signal } = listening;
-    form.addEventListener("submit", onSubmit, { signal });
-    picker.addEventListener("change", onPick, { signal });
-    other.addEventListener("click", onOther, { signal });
-    cancel.addEventListener("click", onCancel, { signal });
-    dialog.addEventListener("cancel", onEscape, { signal });
-    dialog.addEventListener("keydown", trapFocus, { signal });
-    dialog.showModal();
-    if (methods.length) {
-      choose(method, true);
-    } else {
-      for (const panel of dialog.querySelectorAll("[data-panel]")) panel.hidden = true;
-      submit.disabled = true;
-      showError("This browser cannot use any of the ways this account can confirm.");
-      cancel.focus();
-    }
-  });
+    },
+    { signal },
+  );
+  dialog.addEventListener("keydown", trapFocus(dialog), { signal });
+  dialog.showModal();
+  render(true);
+  return session;
 }

@@ -1,6 +1,6 @@
 // Sign in: password (then a TOTP or recovery code when 2FA is on), or a passkey.
 import { api, ApiError } from "./api.js";
-import { rememberMethod } from "./confirm.js";
+import { rememberMethod } from "./methods.js";
 import { $, attempt, onSubmit, say } from "./ui.js";
 import { getPasskey, passkeysSupported } from "./webauthn.js";
 
@@ -13,9 +13,16 @@ const NOTICES = {
 
 const passwordForm = $("#password-form");
 const factorForm = $("#second-factor-form");
-const toAccount = () => window.location.assign("/account");
-
 const params = new URLSearchParams(window.location.search);
+
+/** Where a page that needed a session sent us from (`?next=/invitations`): a path on this
+ * site only, never another site's address. */
+function destination() {
+  const next = params.get("next") || "";
+  return /^\/(?![/\\])/.test(next) ? next : "/account";
+}
+const toAccount = () => window.location.assign(destination());
+
 const notice = Object.keys(NOTICES).find((key) => params.has(key));
 if (notice) say($("#signin-notice"), NOTICES[notice], "muted");
 

@@ -19,10 +19,20 @@ class RouteCrashed(AssertionError):
         self.raised = raised
 
 
+NOT_YET = "Not implemented yet: "  # how the app words a stub's NotImplementedError (501)
+
+
 def crash_of(response: httpx.Response) -> Raised | None:
-    """Where the student's code raised, when the submission's app answered 500 for it."""
+    """Where the student's code raised, when the submission's app answered 500 for it, or the
+    stub's ``NotImplementedError`` the app answers 501 for."""
     header = response.headers.get(CRASH_HEADER)
-    return Raised.from_header(header) if response.status_code == 500 and header else None
+    if response.status_code == 500 and header:
+        return Raised.from_header(header)
+    body = _json(response) if response.status_code == 501 else None
+    if isinstance(body, dict) and body.get("code") == "not_implemented":
+        text = str(body.get("error", "")).removeprefix(NOT_YET)
+        return Raised("NotImplementedError", ("NotImplementedError", "RuntimeError"), "", text)
+    return None
 
 
 def shown(response: httpx.Response) -> str:
@@ -30,7 +40,7 @@ def shown(response: httpx.Response) -> str:
     text = response.text.strip().replace("\n", " ")
     text = text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
     crash = crash_of(response)
-    if crash:
+    if crash and crash.type != "NotImplementedError":  # a stub's 501 says so in its body
         return f"{text} — your code raised {crash.describe()}"
     return text or "(no body)"
 

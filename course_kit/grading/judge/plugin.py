@@ -22,16 +22,14 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 
 from course_kit.grading.judge.expect import RouteCrashed
-from course_kit.grading.judge.remote import SUBJECT, Clocks, RemoteLab, Student, StudentRaised
-from course_kit.grading.judge.subject import (
-    PRELAUNCHED,
+from course_kit.grading.judge.failures import (
     ExerciseBroken,
     ProtocolViolation,
-    Subject,
     SubjectError,
     SubjectTimeout,
-    real_monotonic,
 )
+from course_kit.grading.judge.remote import SUBJECT, Clocks, RemoteLab, Student, StudentRaised
+from course_kit.grading.judge.subject import PRELAUNCHED, Subject, real_monotonic
 from course_kit.impl import ImplementationError, resolve
 from course_kit.manifest import Limits, load_course
 from course_kit.text import printable

@@ -20,11 +20,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi.responses import JSONResponse
 from freezegun.api import FrozenDateTimeFactory
 
 from course_app.db import init_db
-from course_kit.grading.judge.subject import Subject, SubjectError
-from course_kit.grading.sandbox.protocol import Raised, pack, socket_client
+from course_kit.grading.judge.failures import SubjectError
+from course_kit.grading.judge.subject import Subject
+from course_kit.grading.sandbox.protocol import MAX_BODY, Raised, pack, socket_client
 from course_kit.lab import Lab, Modal
 from course_kit.people import PASSWORD, lab_settings
 
@@ -86,6 +88,9 @@ class RemoteLab(Lab):
     def enable_two_factor(self, user_id: int) -> str:
         return str(self.ask("two_factor", user_id=user_id)["secret"])
 
+    def issue_recovery_codes(self, user_id: int) -> list[str]:
+        return [str(code) for code in self.ask("recovery_codes", user_id=user_id)["codes"]]
+
     def open_session(self, user_id: int, confirmed: bool = False) -> tuple[str, int]:
         reply = self.ask("open_session", user_id=user_id, confirmed=confirmed)
         return str(reply["token"]), int(reply["session_id"])
@@ -105,6 +110,12 @@ class Seen:
     status: int
 
 
+TOO_LARGE = JSONResponse(
+    {"error": f"Request body larger than {MAX_BODY >> 20} MiB", "code": "too_large"},
+    status_code=413,
+)
+
+
 class RequestLog:
     """ASGI middleware: every request and the status it got, in order."""
 
@@ -118,14 +129,18 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # The whole body first (a guard may answer before the route reads it), then replayed.
-        chunks: list[bytes] = []
+        # The whole body first (a guard may answer before the route reads it), then replayed;
+        # at most MAX_BODY of it: the student's client must not fill the judge's memory.
+        body = bytearray()
         while True:
             message = await receive()
-            chunks.append(message.get("body", b""))
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                self.seen.append(Seen(scope["method"], scope["path"], "", "(too large)", 413))
+                await TOO_LARGE(scope, receive, send)
+                return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
-        body = b"".join(chunks)
         replayed = False
         query = scope.get("query_string", b"").decode("latin-1")
         text = body.decode("utf-8", "replace")
@@ -136,7 +151,7 @@ class RequestLog:
                 message: dict[str, Any] = await receive()
                 return message
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":  # logged before the client can see it

@@ -17,23 +17,35 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from course_kit.grading.sandbox.confine import Confinement, Layout, Uid, detect
+from course_kit.grading.judge.failures import (
+    ExerciseBroken,
+    ProtocolViolation,
+    SubjectCrashed,
+    SubjectError,
+    SubjectTimeout,
+    describe_exit,
+)
+from course_kit.grading.sandbox import cgroups
+from course_kit.grading.sandbox.confine import MAX_PROCESSES, Confinement, Layout, Uid, detect
 from course_kit.grading.sandbox.protocol import (
     EXERCISE_HEADER,
     MAX_LINE,
+    MAX_QUESTIONS,
     OPS,
     Part,
     socket_client,
 )
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Limits, load_course
+
+if TYPE_CHECKING:  # imported where a client is made: the process starts before the judge loads
+    import httpx
 
 # Deadlines stay real while a test freezes time: freezegun replaces module attributes that
 # are the real clock functions, but not a value held in a dict.
@@ -42,44 +54,6 @@ _REAL = {"monotonic": time.monotonic}
 
 def real_monotonic() -> float:
     return _REAL["monotonic"]()
-
-
-class SubjectError(Exception):
-    """The submission process did not answer as it must: the current test fails."""
-
-
-class SubjectTimeout(SubjectError):
-    pass
-
-
-class SubjectCrashed(SubjectError):
-    pass
-
-
-class ProtocolViolation(SubjectError):
-    """The submission wrote on the grader's channel: tampering, flagged for the instructor."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"the submission wrote {what} on the grader's channel")
-        self.what = what
-
-
-class ExerciseBroken(Exception):
-    """The exercise's file could not be imported (or was not graded): its tests fail as one."""
-
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "stopped answering"
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"was killed by {signal.Signals(-code).name}"
-        return f"was killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 def scratch_root() -> str | None:
@@ -116,11 +90,37 @@ class Subject:
         self.private.mkdir(mode=0o700)
         self.log = self.private / "output.log"
         self.uid = Uid() if self.confinement.mode != "none" else None
+        if self.uid is not None:  # readable by this submission's uid alone, never a classmate's
+            self.folder = self._private_copy(self.folder, self.uid.uid)
+        # The whole process tree's memory and process count (every child, detached or not).
+        run = cgroups.inherited()
+        self.group = (
+            run.child(f"subject-{uuid.uuid4().hex[:8]}", self.limits.memory_mb, MAX_PROCESSES)
+            if run is not None
+            else None
+        )
+        self.in_flight: str | None = None  # the exercise whose call or request is under way
+        self.ooms = 0  # the kernel's count of out-of-memory kills in the group, last read
         self.proc: subprocess.Popen[bytes] | None = None
         self.inside: Layout | None = None
         self.buffer = b""
         self.sequence = 0
         self.ready: dict[str, Any] | None = None
+
+    def _private_copy(self, folder: Path, uid: int) -> Path:
+        """The submission's files in a folder only ``uid`` may read (``user`` mode has no
+        mount namespace: a world-readable folder would be a classmate's to read)."""
+        copy = self.work / "submission" / folder.name
+        copy.mkdir(parents=True)
+        for path in folder.iterdir():
+            if path.is_file() and not path.is_symlink():
+                shutil.copyfile(path, copy / path.name)
+                os.chown(copy / path.name, uid, uid)
+                (copy / path.name).chmod(0o400)
+        for made in (copy, copy.parent):
+            os.chown(made, uid, uid)
+            made.chmod(0o500)
+        return copy
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -179,7 +179,7 @@ class Subject:
                 start_new_session=True,
                 pass_fds=(listener.fileno(),),
                 preexec_fn=self.confinement.preexec(
-                    self.limits.memory_mb, self.limits.file_size_mb, uid
+                    self.limits.memory_mb, self.limits.file_size_mb, uid, self.group
                 ),
             )
         listener.close()  # the process serves it; connections wait in its backlog
@@ -203,6 +203,7 @@ class Subject:
             importing: str | None = None
             deadline = real_monotonic() + self.limits.startup_timeout
             for kind, exercise in steps:
+                self.in_flight = importing  # what the submission writes now is this file's doing
                 try:
                     event = self.read_line(deadline)
                     if event.get("event") != kind or event.get("exercise", exercise) != exercise:
@@ -210,6 +211,8 @@ class Subject:
                 except SubjectError as exc:
                     self.give_up_on(importing, exc)
                     break
+                finally:
+                    self.in_flight = None
                 importing = exercise if kind == "importing" else None
                 limit = self.limits.import_timeout if importing else self.limits.startup_timeout
                 deadline = real_monotonic() + limit
@@ -221,8 +224,6 @@ class Subject:
 
     def give_up_on(self, importing: str | None, exc: SubjectError) -> None:
         code = self.stop()
-        if isinstance(exc, ProtocolViolation):
-            self.violations.append((importing, exc.what))
         if importing is None:
             raise SubjectError(f"the submission process did not start: {exc}") from None
         shown = self.shown(importing)
@@ -238,7 +239,7 @@ class Subject:
             )
         else:
             self.broken[importing] = (
-                f"the submission process {describe_exit(code)} while importing {shown}"
+                f"the submission process {self.died(code)} while importing {shown}"
                 " (sys.exit, os._exit, or a crash at import time)"
             )
 
@@ -260,7 +261,8 @@ class Subject:
         self.wait_ready()
 
     def stop(self) -> int | None:
-        """Kill the process and everything it started; return its exit code."""
+        """Kill the process and everything it started, detached children included; return
+        its exit code."""
         proc, self.proc, self.ready = self.proc, None, None
         if proc is None:
             return None
@@ -268,6 +270,9 @@ class Subject:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        for pid in self.group.pids() if self.group is not None else ():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         for pipe in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 pipe.close()  # type: ignore[union-attr]
@@ -275,9 +280,22 @@ class Subject:
 
     def close(self) -> None:
         self.stop()
+        if self.group is not None:
+            self.group.remove()
         if self.uid is not None:
-            self.uid.release()
+            self.uid.release()  # only once nothing runs under it any more
         shutil.rmtree(self.work, ignore_errors=True)
+
+    def died(self, code: int | None) -> str:
+        """Why the process ended, in words: out of memory when the kernel said so."""
+        ooms = self.group.oom_kills() if self.group is not None else 0
+        fresh, self.ooms = ooms > self.ooms, ooms
+        if fresh:
+            return (
+                f"ran out of memory (the limit is {self.limits.memory_mb} MiB for the"
+                " submission and everything it started)"
+            )
+        return describe_exit(code)
 
     def output(self, limit: int) -> str:
         """The tail of what the submission printed."""
@@ -307,9 +325,7 @@ class Subject:
                     continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    raise SubjectCrashed(
-                        f"the submission process {describe_exit(self.proc.wait())}"
-                    )
+                    raise SubjectCrashed(f"the submission process {self.died(self.proc.wait())}")
                 self.buffer += chunk
                 if len(self.buffer) > MAX_LINE:
                     raise self.violation("an over-long line on the control channel")
@@ -323,93 +339,94 @@ class Subject:
         return message
 
     def forged(self, message: dict[str, Any]) -> None:
-        """A message nobody asked for. A boot event now means the boot was forged while that
-        exercise's file was being imported: that exercise is not graded."""
+        """A message nobody asked for: the process's own code never writes one (the dialog
+        cannot be opened outside a call), so the submission wrote on the channel itself. A boot
+        event now means the boot was forged while that exercise's file was being imported:
+        that exercise is not graded. Anything else is charged to the call in flight."""
         what = f"a message out of turn ({str(message)[:200]})"
         late = message.get("exercise") if "event" in message else None
         late = late if isinstance(late, str) and late in self.exercise_ids else None
         if late is not None:
             self.broken[late] = f"{self.shown(late)} forged messages on the grader's channel"
-        self.violations.append((late, what))
-        raise self.violation(what)
+        raise self.violation(what, late)
 
-    def violation(self, what: str) -> "ProtocolViolation":
-        """Stop the process; the caller raises the result (and records who is to blame)."""
+    def violation(self, what: str, exercise: str | None = None) -> "ProtocolViolation":
+        """Record what the submission wrote, charged to ``exercise`` (else the exercise whose
+        import, call or request is in flight), and stop the process; the caller raises it."""
+        self.violations.append((exercise or self.in_flight, what))
         self.stop()
         return ProtocolViolation(what)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one line to the process, within the test's time: a process that never reads
+        its input fills the pipe, and then the grader must not wait for ever."""
+        assert self.proc is not None and self.proc.stdin is not None
+        data = json.dumps(message).encode() + b"\n"
+        fd = self.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_WRITE)
+            while data:
+                left = self.remaining()
+                if left <= 0:
+                    raise SubjectTimeout(
+                        f"did not finish within {self.limits.per_test_timeout:g} s (the"
+                        " submission stopped reading what the grader sends it)"
+                    )
+                if not selector.select(left):
+                    continue
+                try:
+                    data = data[os.write(fd, data) :]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    raise SubjectCrashed(
+                        f"the submission process {self.died(self.proc.wait())}"
+                    ) from None
 
     def command(
         self, op: str, on_modal: Callable[[Any], Any] | None = None, **fields: Any
     ) -> dict[str, Any]:
-        """Send one command and wait for its reply, answering the dialog's questions."""
+        """Send one command and wait for its reply, answering the dialog's questions.
+
+        Whatever goes wrong on the judge's side meanwhile (the dialog asked too often, a
+        check raised), the process is stopped: it may be in the middle of the call, and the
+        next test must not read what it says next."""
         assert op in OPS, f"not an operation of the protocol: {op}"
         self.usable()
-        assert self.proc is not None and self.proc.stdin is not None
         self.sequence += 1
         ident = self.sequence
+        exercise = fields.get("exercise")
+        self.in_flight = exercise if isinstance(exercise, str) else None
+        finished = False
         try:
-            self.proc.stdin.write(json.dumps({"id": ident, "op": op, **fields}).encode() + b"\n")
-            self.proc.stdin.flush()
-        except OSError:
-            raise SubjectCrashed(
-                f"the submission process {describe_exit(self.proc.wait())}"
-            ) from None
-        while True:
-            try:
+            self.send({"id": ident, "op": op, **fields})
+            for _ in range(MAX_QUESTIONS + 1):
                 message = self.read_line()
-            except ProtocolViolation as exc:
-                self.violations.append((None, exc.what))
-                raise
-            if message.get("id") != ident:
-                self.forged(message)
-            if "modal" not in message:
-                return message
-            answer = on_modal(message["modal"]) if on_modal else None
-            self.proc.stdin.write(json.dumps({"id": ident, "answer": answer}).encode() + b"\n")
-            self.proc.stdin.flush()
+                if message.get("id") != ident:
+                    self.forged(message)
+                if "modal" not in message:
+                    finished = True
+                    return message
+                answer = on_modal(message["modal"]) if on_modal else None
+                self.send({"id": ident, "answer": answer})
+            raise AssertionError(
+                f"the dialog was opened more than {MAX_QUESTIONS} times in one call: is there"
+                " a loop?"
+            )
+        finally:
+            if not finished:
+                self.stop()
+            self.in_flight = None
 
     # --- HTTP to the student's app ---------------------------------------------------------------
 
-    def http(self, exercise_id: str) -> httpx.Client:
+    def http(self, exercise_id: str) -> "httpx.Client":
         """A browser-like client of the app that mounts ``exercise_id``'s router."""
         self.usable()
-        return socket_client(DeadlineTransport(self), {EXERCISE_HEADER: exercise_id})
+        from course_kit.grading.judge.transport import DeadlineTransport  # httpx: not at start
 
-
-class DeadlineTransport(httpx.HTTPTransport):
-    """Every request gets what is left of the test's budget; a dead process is named."""
-
-    def __init__(self, subject: Subject) -> None:
-        super().__init__(
-            uds=str(subject.app_socket), verify=False
-        )  # no TLS on a socket file: skip loading CA files
-        self.subject = subject
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        left = self.subject.remaining()
-        if left <= 0:
-            raise SubjectTimeout(
-                f"did not finish within {self.subject.limits.per_test_timeout:g} s"
-            )
-        request.extensions["timeout"] = {"connect": left, "read": left, "write": left, "pool": left}
-        try:
-            response = super().handle_request(request)
-            response.read()
-            return response
-        except httpx.TimeoutException:
-            raise SubjectTimeout(
-                f"did not finish within {self.subject.limits.per_test_timeout:g} s (the test's"
-                f" time limit): {request.method} {request.url.path} got no answer in time"
-            ) from None
-        except httpx.TransportError as exc:
-            proc = self.subject.proc
-            code = proc.poll() if proc is not None else None
-            if proc is None or code is not None:
-                raise SubjectCrashed(
-                    f"the submission process {describe_exit(code)} during"
-                    f" {request.method} {request.url.path}"
-                ) from None
-            raise SubjectError(f"{request.method} {request.url.path} failed: {exc}") from None
+        return socket_client(DeadlineTransport(self, exercise_id), {EXERCISE_HEADER: exercise_id})
 
 
 # Set by ``python -m course_kit.grading.judge`` before pytest even loads: the submission process

@@ -13,18 +13,22 @@
   nobody but the student, and the code path is the same.
 """
 
+import contextlib
 import fcntl
 import functools
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_kit.grading.sandbox.cgroups import Group
 from course_kit.kit import KIT_ROOT, SANDBOX_PARTS
 
 MiB = 1 << 20
@@ -33,6 +37,7 @@ MiB = 1 << 20
 UIDS = range(3_900_000, 3_901_000)
 UID_LOCKS = Path(tempfile.gettempdir()) / "stepup-uids"
 MODES = ("bwrap", "user", "none")
+MAX_PROCESSES = 256  # processes and threads of one submission (its uid, its cgroup)
 SYSTEM_FOLDERS = ("/usr", "/etc/alternatives", "/etc/ssl")
 USR_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 
@@ -50,7 +55,11 @@ class Layout:
 
 
 class Uid:
-    """A uid claimed for one submission process (a lock file held while it runs)."""
+    """A uid claimed for one submission process: a lock file held while it runs, in a folder
+    every grader of the machine shares. A uid is handed out only with no process left under
+    it: whatever a submission left running (a detached child) is killed before its uid is
+    released, and again when the next claimant takes it (a grader that died released its lock
+    without cleaning up)."""
 
     def __init__(self) -> None:
         UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
@@ -62,13 +71,42 @@ class Uid:
                 os.close(handle)
                 continue
             self.uid, self._handle = uid, handle
+            kill_uid(uid)
             return
         raise RuntimeError("no free uid for a submission process")
 
     def release(self) -> None:
         if self._handle >= 0:
+            kill_uid(self.uid)
             os.close(self._handle)
             self._handle = -1
+
+
+def processes_of(uid: int) -> list[int]:
+    """Every process whose real or effective uid is ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if str(uid) in line.split()[1:3]:
+                        found.append(int(entry.name))
+                    break
+    return found
+
+
+def kill_uid(uid: int, patience: float = 10.0) -> None:
+    """Kill every process running as ``uid`` until none is left (only the grader's own uids,
+    from ``UIDS``, ever get here)."""
+    assert uid in UIDS, uid
+    deadline = time.monotonic() + patience
+    while (left := processes_of(uid)) and time.monotonic() < deadline:
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
 
 
 @dataclass(frozen=True)
@@ -114,8 +152,11 @@ class Confinement:
             os.chown(scratch, uid, uid)
             scratch.chmod(0o700)
 
-    def preexec(self, memory_mb: int, file_size_mb: int, uid: int) -> Callable[[], None]:
-        """Runs in the child between fork and exec: limits, then (``user``) the uid."""
+    def preexec(
+        self, memory_mb: int, file_size_mb: int, uid: int, group: Group | None = None
+    ) -> Callable[[], None]:
+        """Runs in the child between fork and exec: limits, the process tree's control group
+        (while still root), then (``user``) the uid."""
         memory, fsize = memory_mb * MiB, file_size_mb * MiB
         mode = self.mode
 
@@ -124,7 +165,9 @@ class Confinement:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if mode != "none":
-                resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+                resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+            if group is not None:
+                group.join()
             if mode == "user":
                 os.setgroups([])
                 os.setgid(uid)

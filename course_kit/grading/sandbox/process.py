@@ -7,8 +7,8 @@ socket the judge bound and handed over as descriptor ``LISTENER``, and answers t
 commands, one JSON line each way on stdin/stdout (:mod:`.protocol`):
 
 - ``reset``: the clock back to the start, the database back to its template;
-- ``sql``, ``enroll``, ``two_factor``, ``open_session``, ``end_session``: the judge's setup
-  and look at the database (the judge never opens a file of this process's);
+- ``sql``, ``enroll``, ``two_factor``, ``recovery_codes``, ``open_session``, ``end_session``:
+  the judge's setup and look at the database (the judge never opens a file of this process's);
 - ``tick``: move the frozen clock;
 - ``read``: module-level values of an exercise file, as plain data (exercise 4's answers);
 - ``client`` / ``call``: build exercise 3's client against the judge's own app and call it; its
@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO
@@ -126,7 +126,9 @@ class Driver:
         except SystemExit as exc:
             return f"{shown} called sys.exit({exc.code!r}) while being imported"
         except BaseException as exc:  # KeyboardInterrupt, MemoryError: still just an import
-            return f"{shown} failed to import: {type(exc).__name__}: {exc}"[:500]
+            return self.impl.paths_shown(f"{shown} failed to import: {type(exc).__name__}: {exc}")[
+                :500
+            ]
         finally:
             gc.collect()  # what a failed import allocated is garbage now: free it
         return None
@@ -194,7 +196,7 @@ class Driver:
         async def sending(message: dict[str, Any]) -> None:
             # A 500 names the student's exception and line in a header the judge shows.
             if message["type"] == "http.response.start" and message["status"] == 500 and crashes:
-                raised = Raised.of(crashes[-1], self.impl.where(crashes[-1]))
+                raised = self.raised(crashes[-1])
                 header = (CRASH_HEADER.encode(), raised.to_header().encode("ascii"))
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
@@ -214,8 +216,14 @@ class Driver:
             try:
                 reply = handler(command) if handler else {"error": "unknown command"}
             except BaseException as exc:  # the student's code may raise anything, even exit
-                reply = Raised.of(exc, self.impl.where(exc)).to_wire()
+                reply = self.raised(exc).to_wire()
+            self.current = None  # answered: the dialog cannot open again until the next call
             self.channel.send({"id": command.get("id"), **reply})
+
+    def raised(self, exc: BaseException) -> Raised:
+        """The student's exception as the judge reports it, in the paths they know."""
+        found = Raised.of(exc, self.impl.where(exc))
+        return replace(found, message=self.impl.paths_shown(found.message))
 
     def do_reset(self, command: dict[str, Any]) -> dict[str, Any]:
         self.clock.move_to(self.start)
@@ -254,6 +262,11 @@ class Driver:
         from course_kit import people
 
         return {"secret": people.enable_two_factor(self.settings, command["user_id"])}
+
+    def do_recovery_codes(self, command: dict[str, Any]) -> dict[str, Any]:
+        from course_kit import people
+
+        return {"codes": people.recovery_codes(self.settings, command["user_id"])}
 
     def do_open_session(self, command: dict[str, Any]) -> dict[str, Any]:
         from course_kit import people
@@ -308,14 +321,17 @@ class Driver:
             if isinstance(value, httpx.Response):
                 reply = {"response": {"status": value.status_code, "text": value.text[:4000]}}
         except BaseException as exc:  # the student's exception is an answer too
-            reply = Raised.of(exc, self.impl.where(exc)).to_wire()
+            reply = self.raised(exc).to_wire()
         if "client" in command:  # the judge follows the session cookie the client now holds
             reply["prompts"] = plain(getattr(client, "prompts", None))
             reply["cookies"] = {c.name: c.value for c in http.cookies.jar}
         return reply
 
     def modal(self, challenge: dict[str, Any]) -> Any:
-        """The dialog: the judge sees the challenge and gives the answer."""
+        """The dialog: the judge sees the challenge and gives the answer. Only during a call,
+        so the process never writes a message out of turn (that is how forgery is told)."""
+        if self.current is None:
+            raise RuntimeError("the confirmation dialog opens only while the grader calls you")
         self.channel.send({"id": self.current, "modal": plain(challenge)})
         answer = self.channel.receive()
         return (answer or {}).get("answer")

@@ -16,21 +16,25 @@ What the student's code did is always a field, never a sentence to match: a repl
 """
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from course_kit.kit import ORIGIN  # the origin of every app on both ends of the sockets
 
-from course_kit.people import ORIGIN  # the origin of every app on both ends of the sockets
+if TYPE_CHECKING:  # httpx is imported where a client is made: the judge starts the process first
+    import httpx
 
 EXERCISE_HEADER = "x-stepup-exercise"  # which exercise's app a request is for
 CRASH_HEADER = "x-stepup-error"  # on a 500: the student's exception, as Raised.to_header()
 MAX_LINE = 1 << 20  # the longest control message either side reads
+MAX_QUESTIONS = 100  # the dialog's questions in one call: more is a loop
+MAX_BODY = 4 << 20  # the largest HTTP body the judge reads from the student's app
 OPS = (
     "reset",
     "tick",
     "sql",
     "enroll",
     "two_factor",
+    "recovery_codes",
     "open_session",
     "end_session",
     "read",
@@ -136,10 +140,12 @@ def unpack(value: Any) -> Any:
 
 
 def socket_client(
-    transport: httpx.HTTPTransport | str, headers: dict[str, str] | None = None, **kwargs: Any
-) -> httpx.Client:
+    transport: "httpx.HTTPTransport | str", headers: dict[str, str] | None = None, **kwargs: Any
+) -> "httpx.Client":
     """A browser-like httpx client of an app served on a Unix socket (a path, or a transport
     made for one): the app's origin as base URL and ``Origin`` header."""
+    import httpx
+
     if isinstance(transport, str):
         transport = httpx.HTTPTransport(uds=transport, verify=False)  # no TLS: skip the CA files
     headers = {"origin": ORIGIN, **(headers or {})}

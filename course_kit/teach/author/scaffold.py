@@ -16,6 +16,7 @@ from pathlib import Path
 from course_kit.kit import KitError
 from course_kit.manifest import Course, load_course, parse
 from course_kit.notebook.__main__ import strip
+from course_kit.teach.author.mutants import MUTANTS_FILE
 from course_kit.teach.author.stubs import write_stubs
 
 PLACEHOLDER = "TODO(author)"
@@ -72,9 +73,11 @@ def new_exercise(
         path.write_text(content, encoding="utf-8")
     strip(root / new.notebook)  # the same bytes a save from JupyterLab and `make strip` give
     manifest.write_text(updated, encoding="utf-8")
+    with (root / MUTANTS_FILE).open("a", encoding="utf-8") as fh:
+        fh.write(mutant_entries(new))
     load_course.cache_clear()
     write_stubs(load_course(root), [new.id])
-    return [*files, root / "exercises" / new.file, manifest]
+    return [*files, root / "exercises" / new.file, manifest, root / MUTANTS_FILE]
 
 
 def with_entry(manifest: str, entry: str) -> str:
@@ -104,6 +107,28 @@ def manifest_entry(new: NewExercise) -> str:
             f'hints = ["{PLACEHOLDER}: a hint that names the tool, never the answer."]',
         ]
     return "\n".join(lines) + "\n"
+
+
+def mutant_entries(new: NewExercise) -> str:
+    """One buggy variant per task, for ``tests/meta/mutants.toml``: each loses its task."""
+    entries = []
+    for n in range(1, new.tasks + 1):
+        if new.router and n == 1:
+            old, bug = "    _: RecentAuth,  # SOLUTION", "    # SOLUTION"
+        elif new.router:
+            old, bug = f'{{"message": "task {n} done"}}', '{"message": "not done"}'
+        else:
+            old, bug = f'    return "task {n} done"', '    return "not done"'
+        entries += [
+            "",
+            "[[mutant]]",
+            f"name = {json.dumps(f'{new.id}: {PLACEHOLDER}: the mistake this is (task {n})')}",
+            f'file = "solutions/{new.file}"',
+            f"old = {json.dumps(old)}",
+            f"new = {json.dumps(bug)}",
+            f'breaks = ["{new.id}/task{n}"]',
+        ]
+    return "\n".join(entries) + "\n"
 
 
 def solution(new: NewExercise) -> str:

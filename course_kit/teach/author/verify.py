@@ -16,17 +16,18 @@ Grading runs go two at a time: each one is a judge and a submission process taki
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import Score, score
 from course_kit.kit import KitError, graded_files
 from course_kit.manifest import Course, Exercise, load_course, stub_digest
-from course_kit.teach.author.mutants import Mutant, load_mutants, mutant_kit
+from course_kit.teach.author.mutants import MUTANTS_FILE, Mutant, load_mutants, mutant_kit
 from course_kit.teach.author.scaffold import PLACEHOLDER
 from course_kit.teach.author.stubs import stub_of
 
@@ -46,9 +47,13 @@ def verify(exercise_id: str, course: Course | None = None, jobs: int = 2) -> lis
     """Run every check of ``exercise_id``; a finding per check, problems empty when it holds."""
     course = course or load_course()
     exercise = course.exercise(exercise_id)
+    mutants = load_mutants(course.root)
+    own = [m for m in mutants if exercise.id in m.exercises]
+    shared = [m for m in mutants if exercise.id not in m.exercises and is_shared(m)]
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("no TODO(author) left", partial(placeholders, course, exercise)),
         ("stub generated and pinned", partial(stub_problems, course, exercise)),
+        ("its routes are its own", partial(route_problems, course, exercise)),
         ("solution earns every point", partial(solution_problems, course, exercise)),
         ("untouched stub earns nothing", partial(stub_score_problems, course, exercise)),
     ]
@@ -56,11 +61,12 @@ def verify(exercise_id: str, course: Course | None = None, jobs: int = 2) -> lis
         (f"tasks 1 to {k} written: they pass, no later one", partial(in_order, course, exercise, k))
         for k in range(1, len(exercise.tasks))
     ]
+    checks += [(f"mutant: {m.name}", partial(mutant_problems, course, m)) for m in own]
     checks += [
-        (f"mutant: {m.name}", partial(mutant_problems, course, m))
-        for m in load_mutants(course.root)
-        if exercise.id in m.exercises
+        (f"shared mutant spares it: {m.name}", partial(spared, course, exercise, m)) for m in shared
     ]
+    if not own:
+        checks.append(("mutants", lambda: [f"no mutant in {MUTANTS_FILE} names {exercise.id}"]))
     checks += [
         (f"notebook with {impl}", partial(notebook_problems, course, exercise, impl))
         for impl in ("solutions", "exercises")
@@ -94,9 +100,10 @@ def placeholders(course: Course, exercise: Exercise) -> list[str]:
         if PLACEHOLDER in line
     ]
     texts = [exercise.title] + [t.title for t in exercise.tasks]
+    texts += [m.name for m in load_mutants(course.root) if exercise.id in m.exercises]
     texts += [hint for t in exercise.tasks for hint in (*t.hints, *t.hint_for.values())]
     if any(PLACEHOLDER in text for text in texts):
-        found.append(f"course.toml, the entry of {exercise.id}")
+        found.append(f"the entry of {exercise.id} in course.toml or its mutants")
     return [f"{PLACEHOLDER} left in {where}" for where in found]
 
 
@@ -162,14 +169,63 @@ def in_order(course: Course, exercise: Exercise, solved: int) -> list[str]:
     return problems
 
 
-def mutant_problems(course: Course, mutant: Mutant) -> list[str]:
+def lost_under(course: Course, mutant: Mutant, exercise_ids: list[str]) -> list[str]:
+    """The tasks of ``exercise_ids`` the reference answers lose with ``mutant`` applied."""
     with tempfile.TemporaryDirectory(prefix="stepup-mutant-") as folder:
         kit = mutant_kit(mutant, course.root, Path(folder))
         copy = load_course(kit)
-        outcome = run_graded(kit / "solutions", mutant.exercises, copy, include_hidden=True)
-        result = score(outcome.results, copy, mutant.exercises)
-    lost = sorted(t.task.key for t in result.tasks if not t.passed)
+        outcome = run_graded(kit / "solutions", exercise_ids, copy, include_hidden=True)
+        result = score(outcome.results, copy, exercise_ids)
+    return sorted(t.task.key for t in result.tasks if not t.passed)
+
+
+def mutant_problems(course: Course, mutant: Mutant) -> list[str]:
+    lost = lost_under(course, mutant, mutant.exercises)
     return [] if lost == sorted(mutant.breaks) else [f"lost {lost}, expected {mutant.breaks}"]
+
+
+def is_shared(mutant: Mutant) -> bool:
+    """A mutant of the app's own code (a guard, the recency rule): it may break any lesson."""
+    return not mutant.file.startswith(("solutions/", "exercises/"))
+
+
+def spared(course: Course, exercise: Exercise, mutant: Mutant) -> list[str]:
+    """A mutant of shared code that names other exercises must leave this one whole, or its
+    ``breaks`` must say which of this exercise's tasks it breaks too."""
+    lost = lost_under(course, mutant, [exercise.id])
+    return [f"it breaks {lost} too: add them to its breaks in {MUTANTS_FILE}"] if lost else []
+
+
+def route_problems(course: Course, exercise: Exercise) -> list[str]:
+    """The exercise's routes must not be the reference app's: the reference routers are
+    mounted first, so the exercise's route behind the same method and path is never reached."""
+    if not exercise.router:
+        return []
+    from course_app.app import create_app
+    from course_kit.impl import resolve
+    from course_kit.people import lab_settings
+
+    with tempfile.TemporaryDirectory(prefix="stepup-routes-") as folder:
+        reference = create_app(lab_settings(Path(folder)))
+    taken = set(endpoints(reference.routes))
+    (router,) = resolve(str(course.root / "solutions")).routers([exercise])
+    return [
+        f"{method} {path} is served by the reference app already, which is mounted first:"
+        " remove that route from course_app/routes/ (docs/authoring.md, 'Taking over a route"
+        " of the app')"
+        for method, path in endpoints(router.routes)
+        if (method, path) in taken
+    ]
+
+
+def endpoints(routes: Sequence[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every HTTP route of ``routes``, looking inside included routers
+    (FastAPI keeps them nested)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from endpoints(route.original_router.routes)
+        for method in sorted(getattr(route, "methods", None) or ()):
+            yield method, str(route.path)
 
 
 def notebook_problems(course: Course, exercise: Exercise, impl: str) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import course_kit
 from course_kit.grading.judge.subject import scratch_root
+from course_kit.grading.sandbox import cgroups
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Course, Limits, load_course
 from course_kit.teach.grade import adapters, results
@@ -130,6 +131,8 @@ class Worker:
     def clean_up(self, reaper: Reaper, keep: list[int]) -> None:
         reaper.end_group(self.process.pid)
         reaper.sweep(keep)
+        for group in cgroups.left_by(self.process.pid):  # a dead worker's run: its cgroups
+            group.remove()
         self.last_words = _last_line(self.root / "worker.log")
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from course_kit.grading.engine import run_graded
-from course_kit.grading.outcome import Status, TestResult, score
+from course_kit.grading.outcome import RunOutcome, Status, TestResult, score
 from course_kit.grading.sandbox.confine import PROBE_FAILURES, detect
 from course_kit.manifest import Course, Limits, load_course, stub_digest
 from course_kit.source import free_text, syntax_error
@@ -45,6 +45,14 @@ def unconfined_as_root() -> str | None:
         f"refusing to run a submission as root without confinement ({causes or 'no mode works'}):"
         f" {', '.join(fixes)}"
     )
+
+
+def memory_note(outcome: RunOutcome) -> list[str]:
+    """How much memory grading took, where control groups measured it."""
+    if outcome.peak_memory is None or outcome.memory_budget is None:
+        return []
+    peak, budget = outcome.peak_memory >> 20, outcome.memory_budget >> 20
+    return [f"memory: the grading processes peaked at {peak} MiB (budget {budget} MiB)"]
 
 
 def grade(
@@ -156,7 +164,10 @@ def grade(
         results=found,
         exercise_messages=messages,
         flags=outcome.flags,
-        notes=intake.notes + outcome.problems + [f"confinement: {outcome.confinement or 'none'}"],
+        notes=intake.notes
+        + outcome.problems
+        + [f"confinement: {outcome.confinement or 'none'}"]
+        + memory_note(outcome),
         execution_time=time.monotonic() - started,
         error=error,
     )
