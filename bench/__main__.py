@@ -1,18 +1,28 @@
 """``python -m bench [PART ...] [--markdown] [--quick]``: run the benchmarks, print one table.
 
-Parts: guard, confirm, rejection, freezegun, load, crash, slow, suite (default: all). ``--quick``
-takes fewer samples and shorter runs (a smoke run, not figures to publish).
+Parts: guard, confirm, rejection, freezegun, load, crash, slow, intake, suite (default: all).
+``--quick`` takes fewer samples and shorter runs (a smoke run, not figures to publish).
 """
 
 import argparse
 import os
 import sys
 
-from bench import confirm, freeze, guard, load, rejection, suite
+from bench import confirm, freeze, guard, intake, load, rejection, suite
 from bench.machine import describe
 from bench.stats import Row, render
 
-PARTS = ("guard", "confirm", "rejection", "freezegun", "load", "crash", "slow", "suite")
+PARTS = (
+    "guard",
+    "confirm",
+    "rejection",
+    "freezegun",
+    "load",
+    "crash",
+    "slow",
+    "intake",
+    "suite",
+)
 
 
 def say(message: str) -> None:
@@ -55,6 +65,8 @@ def main() -> None:
         )
     if "slow" in parts:
         rows += load.run_slow(connections=1100, descriptors=1024, say=say)
+    if "intake" in parts:
+        rows += intake.run(runs=3 if args.quick else 7, say=say)
     if "suite" in parts:
         rows += suite.run(say=say)
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())

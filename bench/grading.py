@@ -4,8 +4,8 @@
    ``stepup grade`` as a whole process (confinement included), N times: the median.
 2. ``stepup check exNN`` for each exercise, as a student runs it (the reference answers, so
    every test runs to the end), N times each: the median.
-3. A batch of distinct complete submissions with ``stepup grade --batch --jobs``, and its
-   ratio to one grade.
+3. A batch of distinct complete submissions with ``stepup teach batch --jobs``, and its
+   ratio to one grade; then the class report of that batch, as a command and alone.
 4. Side by side, in the same run: ``jupyter nbconvert --execute`` on one exercise notebook, what a
    notebook-based grader pays per submission, and the ratio.
 
@@ -63,7 +63,7 @@ def checks(runs: int) -> dict[str, list[float]]:
     return {e.id: [timed([*command, e.id]) for _ in range(runs)] for e in COURSE.exercises}
 
 
-def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict]]:
+def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict], Path]:
     inbox = work / "inbox"
     for n in range(size):
         complete_submission(inbox / f"student{n:03d}", tag=f"student {n}")
@@ -71,7 +71,22 @@ def batch(work: Path, size: int, jobs: int) -> tuple[float, list[dict]]:
     command = [sys.executable, "-m", "course_kit.cli", "teach", "batch", str(inbox)]
     elapsed = timed([*command, "--jobs", str(jobs), "-o", str(out)])
     with (out / "gradebook.csv").open() as fh:
-        return elapsed, list(csv.DictReader(fh))
+        return elapsed, list(csv.DictReader(fh)), out
+
+
+def report(out: Path, runs: int) -> tuple[list[float], list[float]]:
+    """The class report of a batch folder: ``stepup teach report`` as a whole process, and
+    :func:`write_report` alone in this process (matplotlib already imported after the first)."""
+    from course_kit.teach.report.write import write_report
+
+    command = [sys.executable, "-m", "course_kit.cli", "teach", "report", str(out)]
+    processes = [timed(command) for _ in range(runs)]
+    alone = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        write_report(out)
+        alone.append(time.perf_counter() - started)
+    return processes, alone[1:]
 
 
 def nbconvert(work: Path, runs: int) -> list[float]:
@@ -121,13 +136,20 @@ def main() -> None:
         for exercise_id, samples in checks(args.runs).items():
             print(f"  {exercise_id}: median {median(samples):.2f} s  (min {min(samples):.2f})")
         if args.batch:
-            elapsed, rows = batch(work, args.batch, args.jobs)
+            elapsed, rows, out = batch(work, args.batch, args.jobs)
             full = sum(1 for r in rows if int(r["score"]) == COURSE.points)
             print(
-                f"\nbatch of {args.batch} distinct complete submissions, --jobs {args.jobs}:"
+                f"\nbatch of {args.batch} distinct complete submissions, --jobs {args.jobs}"
+                " (one worker process each, the class report included):"
                 f"\n  {elapsed:.1f} s in all, {elapsed / args.batch:.2f} s per submission,"
-                f" {elapsed / median(times):.1f} x one grade (target ≤ 25 x);"
+                f" {elapsed / median(times):.1f} x one grade (target ≤ 20 x);"
                 f" {full}/{len(rows)} graded full marks"
+            )
+            processes, alone = report(out, args.runs)
+            print(
+                f"\nclass report of those {args.batch} ({args.runs} runs):"
+                f"\n  `stepup teach report`, whole process: median {median(processes):.2f} s;"
+                f" write_report() alone: median {median(alone):.2f} s"
             )
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

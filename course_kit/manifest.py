@@ -64,6 +64,10 @@ class Exercise(_Strict):
     notebook: str
     router: bool = False
     stub_sha256: str = ""  # the pristine starting stub: "untouched" is judged against it
+    # When Gradescope shows this exercise's results to students; its points count either way
+    # (the total is shown once every result is). Delay it where one result gives an answer
+    # away: with resubmissions, a pass or fail is a free probe of a key.
+    visibility: Visibility = "visible"
     tasks: tuple[Task, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -73,6 +77,11 @@ class Exercise(_Strict):
             raise ValueError(f"tasks must be numbered 1, 2, 3… in order, not {numbers}")
         if not self.file.startswith(self.id + "_"):
             raise ValueError(f"file {self.file!r} must start with the id {self.id!r}")
+        if self.visibility == "hidden" and self.points:
+            raise ValueError(
+                "visibility 'hidden' would never show points that count (Gradescope keeps"
+                " 'hidden' for tests worth nothing): use 'after_due_date' or 'after_published'"
+            )
         for task in self.tasks:
             task._exercise = self.id
         return self
@@ -116,9 +125,9 @@ class Limits(_Strict):
 
 
 class Grading(_Strict):
-    # Graded tests that never ship to students: run when graded, not by `stepup check`.
+    # Graded tests that never ship to students: run when graded, not by `stepup check`. Their
+    # names, inputs and messages reach the instructor's files only, never a student's.
     hidden_dir: str = "tests/graded/hidden"
-    hidden_visibility: Visibility = "after_published"
     # exercise id → module-level string the grader records for the instructor, unscored.
     free_text: dict[str, str] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)

@@ -71,8 +71,10 @@ def run_graded(
     hidden = course.grading.hidden_dir if include_hidden else None
     groups = spread(ids, run, shards, course.root, hidden)
     # The grader's own folder; the judges make the submission processes' folders inside it,
-    # so whatever happens to a judge, one rmtree here cleans everything up.
-    private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=scratch_root()))
+    # so whatever happens to a judge, one rmtree here cleans everything up. A batch worker is
+    # given a work root (STEPUP_WORK_ROOT) that its parent removes should the worker die.
+    work_root = os.environ.get("STEPUP_WORK_ROOT") or scratch_root()
+    private = Path(tempfile.mkdtemp(prefix="stepup-judge-", dir=work_root))
     private.chmod(0o711)  # a confined process as another user may pass through to its folder
     budget = (limits.judge_memory_mb + limits.memory_mb) * len(groups)
     group = cgroups.run_group(budget, (MAX_PROCESSES + JUDGE_PROCESSES) * len(groups))

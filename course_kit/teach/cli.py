@@ -101,6 +101,29 @@ def batch(
             folder, out, jobs, chosen, limits, on_done=lambda _: progress.advance(bar)
         )
     typer.echo(f"Gradebook: {gradebook}")
+    if total:
+        from course_kit.teach.report.write import PAGE
+
+        typer.echo(f"Class report: {out / PAGE}")
+
+
+@teach.command()
+def report(
+    folder: Annotated[
+        Path, typer.Argument(help="a batch's folder: OUT of stepup teach batch, one folder each")
+    ],
+) -> None:
+    """Write the class report of FOLDER into it: class-report.html (opens offline),
+    class-summary.md with its charts, and CSV tables."""
+    from course_kit.teach.report.rows import ReportError
+    from course_kit.teach.report.write import write_report
+
+    try:
+        written = write_report(folder)
+    except ReportError as exc:
+        fail(f"stepup teach report: {exc}")
+    typer.echo(f"Class report: {written[0]}")
+    typer.echo("Beside it: " + ", ".join(p.name for p in written[1:]))
 
 
 export_app = typer.Typer(help="Package the grader for a platform.", no_args_is_help=True)
@@ -122,6 +145,59 @@ def export_gradescope(
     except KitError as exc:
         fail(str(exc), 1)
     typer.echo(f"Gradescope autograder: {target}")
+
+
+@teach.command("dry-run")
+def dry_run(
+    submission: Annotated[Path, typer.Argument(help="a folder or .zip, as a student uploads it")],
+    autograder: Annotated[
+        Path | None,
+        typer.Option(help="an autograder zip made earlier (default: export one now)"),
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            help="grade with this interpreter instead of building the image's virtualenv"
+            " (which needs the network); it must hold the pinned versions"
+        ),
+    ] = None,
+    keep: Annotated[
+        Path | None, typer.Option(help="the scratch root to use and keep (default: removed)")
+    ] = None,
+) -> None:
+    """Run the Gradescope autograder here: setup.sh and run_autograder in a scratch root laid
+    out as /autograder, then check results.json against Gradescope's documented fields."""
+    import shutil
+    import tempfile
+
+    from course_kit.kit import KitError
+    from course_kit.teach.publish.dryrun import dry_run as play
+
+    root = keep or Path(tempfile.mkdtemp(prefix="stepup-dry-run-"))
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        fail(f"stepup teach dry-run: --keep {keep} must be a new or empty folder")
+    try:
+        found = play(submission, root, autograder, python)
+    except KitError as exc:
+        fail(f"stepup teach dry-run: {exc}")
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    for step in found.steps:
+        mark = typer.style("✓", fg="green") if step.code == 0 else typer.style("✗", fg="red")
+        typer.echo(f"{mark} {step.script} ({step.seconds:.1f} s)")
+        if step.code != 0:
+            typer.echo(step.output)
+    if found.results is not None:
+        entries = len(found.results.tests or [])
+        typer.echo(f"results.json: score {found.results.score}, {entries} test entries")
+    for problem in found.problems:
+        typer.secho(problem, fg="red", err=True)
+    if keep is not None:
+        typer.echo(f"Scratch root kept: {keep}")
+    if not found.ok:
+        raise typer.Exit(1)
+    typer.echo("results.json holds Gradescope's documented fields only, each of the right type")
 
 
 @teach.command()

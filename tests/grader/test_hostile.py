@@ -9,15 +9,22 @@ import hashlib
 import multiprocessing
 import os
 import re
-import shutil
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from grader_helpers import FAST, as_json, exercise, statuses, submission, validate_outputs
+from grader_helpers import (
+    FAST,
+    HOSTILE,
+    as_json,
+    case_of,
+    exercise,
+    prepare,
+    statuses,
+    validate_outputs,
+)
 
 from course_kit.grading.sandbox import cgroups
 from course_kit.grading.sandbox.confine import detect
@@ -25,7 +32,6 @@ from course_kit.kit import KIT_ROOT
 from course_kit.teach.grade.adapters import write_all
 from course_kit.teach.grade.grade import grade
 
-HOSTILE = Path(__file__).parent / "hostile"
 CASES = sorted(p.name for p in HOSTILE.iterdir() if (p / "case.toml").is_file())
 # A forged result file waiting in the output folder must be replaced, not kept.
 FORGED = '{"score": 22, "max_score": 22, "tests": []}'
@@ -35,30 +41,6 @@ HIDDEN_KEY = re.findall(
     (KIT_ROOT / "tests/graded/hidden/test_ex04_why_reset_email_verified_hidden.py").read_text(),
 )
 KIT_PARTS = ("course_app", "tests", "exercises", "solutions", "course.toml", "pyproject.toml")
-
-
-def case_of(name: str) -> dict[str, Any]:
-    return tomllib.loads((HOSTILE / name / "case.toml").read_text())
-
-
-def prepare(name: str, root: Path) -> Path:
-    """The case's folder as a submission: its files, its honest parts, its derived file."""
-    case = case_of(name)
-    target = root / name
-    shutil.copytree(HOSTILE / name, target, ignore=shutil.ignore_patterns("case.toml"))
-    submission(target, only=case.get("honest", []))
-    if "derive" in case:
-        derive = case["derive"]
-        text = (KIT_ROOT / derive["file"]).read_text()
-        for old, new in [
-            (derive["old"], derive["new"]),
-            *([derive["extra"]] if "extra" in derive else []),
-        ]:
-            assert text.count(old) == 1, f"{name}: the text to replace is not unique: {old!r}"
-            text = text.replace(old, new)
-        (target / "exercises").mkdir(exist_ok=True)
-        (target / "exercises" / Path(derive["file"]).name).write_text(text)
-    return target
 
 
 def fingerprint(paths: list[Path]) -> dict[str, str]:
@@ -165,6 +147,8 @@ def test_the_corpus_covers_the_issue_list() -> None:
         "forge_channel",
         "symlink_db",
         "surrogate_message",
+        "compressed_bomb",
+        "many_members",
         "modal_loop",
         "trickle",
         "huge_answer",
@@ -192,8 +176,9 @@ def test_hostile_submission_is_graded_fairly(name: str, graded: dict) -> None:
         assert seen and seen <= set(expected["statuses"]), (exercise_id, seen)
         texts = [t["message"] for t in found["tests"] if t["exercise"] == exercise_id]
         texts.append(exercise(found, exercise_id)["message"])
-        if "message" in expected:
-            assert any(expected["message"] in t for t in texts), texts[:3]
+        accepted = expected.get("messages", [expected["message"]] if "message" in expected else [])
+        if accepted:
+            assert any(m in t for m in accepted for t in texts), texts[:3]
     for honest in case.get("honest", []):
         assert exercise(found, honest)["score"] == exercise(found, honest)["max_score"]
     if HAS_CGROUPS and any(t["status"] == "pass" for t in found["tests"]):

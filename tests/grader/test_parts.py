@@ -2,6 +2,7 @@
 control channel costs, and how a submission is taken in (links, sizes, damaged or Windows-made
 zips, names that are not UTF-8, free text read without running it)."""
 
+import json
 import os
 import shutil
 import signal
@@ -172,6 +173,41 @@ def test_names_that_are_not_utf8_become_escaped_text(tmp_path: Path) -> None:
 )
 def test_free_text_is_a_literal_or_nothing(source: str, text: str | None) -> None:
     assert free_text(source.encode(), "EXPLANATION") == text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root confines submissions, and refuses")
+def test_a_confined_user_who_cannot_run_python_is_the_cause_named(tmp_path: Path) -> None:
+    """User mode needs the unprivileged user to run this Python. Here the interpreter sits in
+    a folder of mode 0700 (a virtualenv under /root, say): grading refuses, and says that,
+    not "install bubblewrap"."""
+    private = tmp_path / "private"
+    venv = private / "venv"
+    (venv / "bin").mkdir(parents=True)
+    base = Path(sys.executable).resolve()
+    (venv / "bin" / "python").symlink_to(base)
+    (venv / "pyvenv.cfg").write_text(
+        f"home = {base.parent}\ninclude-system-site-packages = false\n"
+    )
+    packages = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    packages.mkdir(parents=True)
+    here = [p for p in sys.path if p.endswith("site-packages")]
+    (packages / "kit.pth").write_text("\n".join([*here, str(KIT_ROOT)]) + "\n")
+    private.chmod(0o700)
+    out = tmp_path / "out"
+    grade = ["teach", "grade", str(KIT_ROOT / "exercises"), "-o", str(out)]
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "course_kit.cli", *grade],
+        env=os.environ | {"STEPUP_CONFINE": "user"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads((out / "stepup-results.json").read_text())
+    assert found["status"] == "error", found["message"]
+    assert f"cannot run {venv / 'bin' / 'python'}: Permission denied" in found["message"]
+    assert "put Python and the kit where other users may read and run them" in found["message"]
+    assert "install bubblewrap" not in found["message"]
 
 
 def test_a_forgery_is_charged_to_the_exercise_in_flight_whatever_the_judges(

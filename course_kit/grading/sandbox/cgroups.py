@@ -150,17 +150,32 @@ def _own_v2() -> Path | None:
     return None
 
 
-def run_group(memory_mb: int, pids: int) -> Group | None:
-    """A group for one grading run (judges and submissions inside it), limited to
-    ``memory_mb`` and ``pids`` in all; None where this machine offers no writable cgroups."""
-    name = f"stepup-run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+def _parents() -> list[Group]:
+    """The caller's own groups, v1 then v2: where its run groups are made."""
     v1 = [_own(c) for c in CONTROLLERS]
     candidates: list[Group] = []
     if all(v1):
         candidates.append(Group(tuple(p for p in v1 if p is not None), v2=False))
     if (v2 := _own_v2()) is not None:
         candidates.append(Group((v2,), v2=True))
-    for parent in candidates:
+    return candidates
+
+
+def left_by(pid: int) -> list[Group]:
+    """The run groups grader ``pid`` made beside the caller and did not remove, because it
+    died (a batch worker killed by the out-of-memory killer): for the caller to remove."""
+    return [
+        Group(tuple(path / made.name for path in parent.paths), parent.v2)
+        for parent in _parents()
+        for made in sorted(parent.paths[0].glob(f"stepup-run-{pid}-*"))
+    ]
+
+
+def run_group(memory_mb: int, pids: int) -> Group | None:
+    """A group for one grading run (judges and submissions inside it), limited to
+    ``memory_mb`` and ``pids`` in all; None where this machine offers no writable cgroups."""
+    name = f"stepup-run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    for parent in _parents():
         try:
             if parent.v2:  # children get limits only where the parent hands the controllers down
                 (parent.paths[0] / "cgroup.subtree_control").write_text("+memory +pids")

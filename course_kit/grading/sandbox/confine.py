@@ -209,6 +209,11 @@ def _parents(folder: Path) -> list[str]:
     return args
 
 
+# Why each mode's probe failed in this process (filled by detect()), as (cause, detail) with
+# cause "not installed" or "cannot run": a refusal names the real cause, and its fix.
+PROBE_FAILURES: dict[str, tuple[str, str]] = {}
+
+
 @functools.cache
 def detect(wanted: str | None = None) -> Confinement:
     """The strongest confinement this machine offers (``STEPUP_CONFINE`` may ask for less)."""
@@ -225,8 +230,10 @@ def detect(wanted: str | None = None) -> Confinement:
 
 
 def _works(confinement: Confinement) -> bool:
-    """Start Python the way the submission process would be started, once."""
-    if confinement.mode == "bwrap" and not (shutil.which("bwrap") and shutil.which("setpriv")):
+    """Start Python the way the submission process would be started, once; record why not."""
+    missing = [tool for tool in ("bwrap", "setpriv") if not shutil.which(tool)]
+    if confinement.mode == "bwrap" and missing:
+        PROBE_FAILURES["bwrap"] = ("not installed", f"{' and '.join(missing)} not installed")
         return False
     uid = Uid()
     with tempfile.TemporaryDirectory(prefix="stepup-probe-") as folder:
@@ -247,8 +254,18 @@ def _works(confinement: Confinement) -> bool:
                 cwd=folder if confinement.mode != "bwrap" else "/",
                 preexec_fn=confinement.preexec(1024, 16, uid.uid),
             )
-        except (OSError, subprocess.TimeoutExpired):
+        except OSError as exc:  # exec failed in the child, as the confined user
+            detail = f"uid {uid.uid} cannot run {sys.executable}: {exc.strerror or exc}"
+            PROBE_FAILURES[confinement.mode] = ("cannot run", detail)
+            return False
+        except subprocess.TimeoutExpired:
+            PROBE_FAILURES[confinement.mode] = ("cannot run", "Python did not start within 30 s")
             return False
         finally:
             uid.release()
+    if done.returncode != 0:  # it started, and failed: its last words say why
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        last = said[-1] if said else f"exit status {done.returncode}"
+        detail = f"uid {uid.uid} could not run {sys.executable}: {last}"
+        PROBE_FAILURES[confinement.mode] = ("cannot run", detail)
     return done.returncode == 0

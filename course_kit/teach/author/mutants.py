@@ -38,6 +38,17 @@ class Mutant(BaseModel):
     def exercises(self) -> list[str]:
         return sorted({key.split("/")[0] for key in self.breaks})
 
+    def apply(self, text: str) -> str:
+        """``text`` (the content of :attr:`file`) with the bug put in."""
+        for old, new in [(self.old, self.new), *([self.extra] if self.extra else [])]:
+            if text.count(old) != 1:
+                raise KitError(
+                    f"mutant {self.name!r}: {old!r} occurs {text.count(old)} times in {self.file}"
+                    " (it must occur exactly once)"
+                )
+            text = text.replace(old, new)
+        return text
+
 
 def load_mutants(root: Path) -> list[Mutant]:
     path = root / MUTANTS_FILE
@@ -60,13 +71,5 @@ def mutant_kit(mutant: Mutant, source: Path, target: Path) -> Path:
         elif origin.is_file():
             shutil.copy(origin, target / part)
     path = target / mutant.file
-    text = path.read_text(encoding="utf-8")
-    for old, new in [(mutant.old, mutant.new), *([mutant.extra] if mutant.extra else [])]:
-        if text.count(old) != 1:
-            raise KitError(
-                f"mutant {mutant.name!r}: {old!r} occurs {text.count(old)} times in {mutant.file}"
-                " (it must occur exactly once)"
-            )
-        text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(mutant.apply(path.read_text(encoding="utf-8")), encoding="utf-8")
     return target

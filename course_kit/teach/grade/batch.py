@@ -1,22 +1,40 @@
 """``stepup teach batch DIR``: every submission in DIR (one folder or zip each), N at a time,
-each in its own worker process, with a progress bar and a gradebook CSV at the end."""
+each in a worker process of its own (:mod:`course_kit.teach.grade.worker`), with a progress
+bar; at the end a gradebook CSV whose ``message`` names the first thing each row lost, and the
+class report (:mod:`course_kit.teach.report.write`).
 
-import csv
-import io
-import multiprocessing
+A worker that dies (the out-of-memory killer's ``SIGKILL``, a crash) costs its own row only:
+that row gets an error result saying so, and the batch ends what the worker left running
+(:class:`~course_kit.teach.grade.reaper.Reaper`) and removes its work root, a folder the batch
+made for it and owns.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import course_kit
+from course_kit.grading.judge.subject import scratch_root
+from course_kit.grading.sandbox import cgroups
 from course_kit.kit import KIT_ROOT
-from course_kit.manifest import Limits, load_course
+from course_kit.manifest import Course, Limits, load_course
 from course_kit.teach.grade import adapters, results
-from course_kit.teach.grade.grade import grade
+from course_kit.teach.grade.explain import first_loss
+from course_kit.teach.grade.reaper import Reaper, adopting_orphans
+from course_kit.teach.grade.spreadsheet import csv_text
+from course_kit.teach.report.write import REPORT_FILES, write_report
 from course_kit.text import printable
 
 GRADEBOOK = "gradebook.csv"
+RESERVED = {GRADEBOOK, "", *REPORT_FILES}  # names a submission's results folder must not take
 
 
 def submissions_in(folder: Path) -> list[Path]:
@@ -25,24 +43,6 @@ def submissions_in(folder: Path) -> list[Path]:
         for p in folder.iterdir()
         if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() == ".zip")
     )
-
-
-def grade_one(
-    entry: Path, outdir: Path, formats: list[str], limits: Limits | None, kit_root: Path
-) -> dict[str, Any]:
-    """Grade one submission into ``outdir``; never raises (a crash becomes an error row)."""
-    started = time.monotonic()
-    try:
-        found = grade(entry, load_course(kit_root), limits, shards=1)  # --jobs: the cores
-    except Exception as exc:  # a grader bug must not cost the rest of the class their grades
-        found = results.failed(
-            load_course(kit_root),
-            printable(entry.name),
-            f"the grader failed on this submission: {type(exc).__name__}: {exc}",
-            time.monotonic() - started,
-        )
-    adapters.write_all(found, outdir, formats, load_course(kit_root))
-    return row(found)
 
 
 def row(found: results.Results) -> dict[str, Any]:
@@ -54,8 +54,7 @@ def row(found: results.Results) -> dict[str, Any]:
         "max_score": found.max_score,
     }
     entry |= {e.id: e.score for e in found.exercises}
-    reasons = [found.message] + [f.reason for f in found.flags]
-    entry["message"] = "; ".join(r for r in reasons if r)
+    entry["message"] = first_loss(found)
     return entry
 
 
@@ -67,7 +66,7 @@ def labels(entries: list[Path]) -> dict[Path, str]:
     for entry in entries:
         base = name = printable(entry.name)
         count = 1
-        while name in taken or name in (GRADEBOOK, ""):
+        while name in taken or name in RESERVED:
             count += 1
             name = f"{base}~{count}"
         taken.add(name)
@@ -75,11 +74,83 @@ def labels(entries: list[Path]) -> dict[Path, str]:
     return names
 
 
-def cell(value: Any) -> Any:
-    """A gradebook cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+@dataclass
+class Worker:
+    """One submission being graded by a ``worker`` process, in a work root of its own."""
+
+    entry: Path
+    label: str
+    outdir: Path
+    root: Path
+    process: subprocess.Popen[bytes]
+    last_words: str = ""  # the last line the worker wrote, read before its root goes
+
+    @classmethod
+    def start(
+        cls, entry: Path, label: str, outdir: Path, formats: list[str], limits: Limits, kit: Path
+    ) -> "Worker":
+        root = Path(tempfile.mkdtemp(prefix="stepup-batch-", dir=scratch_root()))
+        root.chmod(0o711)  # a confined submission, another user, passes through to its folder
+        # A results file left from an earlier batch must not pass for this one's.
+        (outdir / adapters.CANONICAL).unlink(missing_ok=True)
+        command = [sys.executable, "-m", "course_kit.teach.grade.worker"]
+        command += [str(entry.resolve()), str(outdir.resolve()), f"--kit-root={kit}"]
+        command += [f"--limits={limits.model_dump_json()}", *[f"--format={f}" for f in formats]]
+        package_parent = str(Path(course_kit.__file__).resolve().parent.parent)
+        path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
+        env = os.environ | {"STEPUP_WORK_ROOT": str(root), "PYTHONPATH": path}
+        with (root / "worker.log").open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its group is ended with it, whatever it left
+            )
+        return cls(entry, label, outdir, root, process)
+
+    def finish(
+        self, reaper: Reaper, course: Course, formats: list[str], keep: list[int]
+    ) -> results.Results:
+        """End what it left running, remove its work root, and read its results (an error
+        result, written now, if it died before writing them)."""
+        code = self.process.wait()
+        self.clean_up(reaper, keep)
+        try:
+            text = (self.outdir / adapters.CANONICAL).read_text(encoding="utf-8")
+            return results.Results.model_validate_json(text)
+        except (OSError, ValueError):
+            pass
+        last_words = self.last_words
+        why = _death(code) + (f": {last_words}" if last_words else "")
+        found = results.failed(course, self.label, f"the grader's worker {why}", 0.0)
+        adapters.write_all(found, self.outdir, formats)
+        return found
+
+    def clean_up(self, reaper: Reaper, keep: list[int]) -> None:
+        reaper.end_group(self.process.pid)
+        reaper.sweep(keep)
+        for group in cgroups.left_by(self.process.pid):  # a dead worker's run: its cgroups
+            group.remove()
+        self.last_words = _last_line(self.root / "worker.log")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _death(code: int) -> str:
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+        out_of_memory = " (as the out-of-memory killer does)" if code == -signal.SIGKILL else ""
+        return f"was killed by {name}{out_of_memory} before writing results"
+    return f"exited with code {code} before writing results"
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return printable(lines[-1])[:300] if lines else ""
 
 
 def grade_batch(
@@ -95,37 +166,39 @@ def grade_batch(
     entries = submissions_in(folder)
     names = labels(entries)
     outdir.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict[str, Any]] = {}
-    # spawn: workers start clean (no inherited threads), so the grading children they fork
-    # with resource limits are forked from a single-threaded process.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        futures = {
-            pool.submit(grade_one, e, outdir / names[e], formats, limits, kit_root): e
-            for e in entries
-        }
-        for future in as_completed(futures):
-            entry = futures[future]
-            try:
-                found = future.result()
-            except Exception as exc:  # a worker that died: that row says so, the rest stand
-                found = {
-                    "submission": names[entry],
-                    "status": "error",
-                    "score": 0,
-                    "max_score": load_course(kit_root).points,
-                    "message": f"the grader failed on this submission: {type(exc).__name__}",
-                }
-            rows[entry.name] = found | {"submission": names[entry]}
-            if on_done is not None:
-                on_done(found)
     course = load_course(kit_root)
+    limits = limits or course.grading.limits
+    rows: dict[Path, dict[str, Any]] = {}
+    waiting, running = list(entries), list[Worker]()
+    with adopting_orphans() as reaper:
+        try:
+            while waiting or running:
+                while waiting and len(running) < max(1, jobs):
+                    entry = waiting.pop(0)
+                    target = outdir / names[entry]
+                    target.mkdir(exist_ok=True)
+                    running.append(
+                        Worker.start(entry, names[entry], target, formats, limits, kit_root)
+                    )
+                done = [w for w in running if w.process.poll() is not None]
+                if not done:
+                    time.sleep(0.05)  # rows take seconds each: a glance every 50 ms is enough
+                    continue
+                for worker in done:
+                    running.remove(worker)
+                    keep = [w.process.pid for w in running]
+                    found = worker.finish(reaper, course, formats, keep)
+                    rows[worker.entry] = row(found) | {"submission": worker.label}
+                    if on_done is not None:
+                        on_done(rows[worker.entry])
+        finally:  # interrupted: end every worker still running, and its work
+            for worker in running:
+                worker.process.kill()
+                worker.process.wait()
+                worker.clean_up(reaper, keep=[])
     columns = ["submission", "status", "score", "max_score", *[e.id for e in course.exercises]]
-    table = io.StringIO(newline="")
-    writer = csv.DictWriter(table, [*columns, "message"], restval="")
-    writer.writeheader()
-    for entry in entries:
-        writer.writerow({key: cell(value) for key, value in rows[entry.name].items()})
     gradebook = outdir / GRADEBOOK
-    adapters.write_atomic(gradebook, table.getvalue())
+    adapters.write_atomic(gradebook, csv_text([*columns, "message"], [rows[e] for e in entries]))
+    if entries:
+        write_report(outdir)
     return gradebook

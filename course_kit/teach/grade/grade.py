@@ -16,7 +16,7 @@ from typing import Any
 
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import RunOutcome, Status, TestResult, score
-from course_kit.grading.sandbox.confine import detect
+from course_kit.grading.sandbox.confine import PROBE_FAILURES, detect
 from course_kit.manifest import Course, Limits, load_course, stub_digest
 from course_kit.source import free_text, syntax_error
 from course_kit.teach.grade import results
@@ -25,12 +25,25 @@ from course_kit.text import printable
 
 
 def unconfined_as_root() -> str | None:
-    """Why grading must not start: root would run a stranger's code with no confinement."""
+    """Why grading must not start: root would run a stranger's code with no confinement. The
+    message names what each confinement's probe met (a missing tool, or a confined user who
+    cannot run this Python), so the fix is the right one."""
     if os.geteuid() != 0 or detect().mode != "none" or os.environ.get("STEPUP_CONFINE") == "none":
         return None
+    failed = sorted(PROBE_FAILURES.items())
+    causes = "; ".join(f"{mode}: {detail}" for mode, (_, detail) in failed)
+    fixes = []
+    if any(cause == "not installed" for _, (cause, _) in failed):
+        fixes.append("install bubblewrap (apt-get install bubblewrap util-linux)")
+    if any(cause == "cannot run" for _, (cause, _) in failed):
+        fixes.append(
+            "put Python and the kit where other users may read and run them"
+            " (not under /root or a home folder of mode 0700)"
+        )
+    fixes.append("or set STEPUP_CONFINE=none to accept the risk")
     return (
-        "refusing to run a submission as root without confinement: install bubblewrap"
-        " (apt-get install bubblewrap), or set STEPUP_CONFINE=none to accept the risk"
+        f"refusing to run a submission as root without confinement ({causes or 'no mode works'}):"
+        f" {', '.join(fixes)}"
     )
 
 
@@ -62,6 +75,7 @@ def grade(
         return results.failed(course, name, str(exc), time.monotonic() - started)
 
     messages: dict[str, str] = {}
+    states: dict[str, results.ExerciseState] = {}
     runnable, broken = [], []
     for exercise in course.exercises:
         shown = str(exercise.path)
@@ -72,10 +86,12 @@ def grade(
         elif problem:
             messages[exercise.id] = problem
             broken.append(exercise.id)
+            states[exercise.id] = "broken"
         elif stub_digest(content) == exercise.stub_sha256:
             # The pristine stubs earn nothing (tests/meta proves it): no need to run them. The
             # pin in course.toml, not the kit's working copy, says what "untouched" is.
             messages[exercise.id] = f"{shown} is the untouched starting stub"
+            states[exercise.id] = "untouched"
         else:
             runnable.append(exercise.id)
     texts = [
@@ -88,7 +104,7 @@ def grade(
         for file in [course.exercise(exercise_id).file]
     ]
     submitted = {e.id for e in course.exercises if e.file in intake.files}
-    common |= {"submitted": submitted, "free_text": texts}
+    common |= {"submitted": submitted, "free_text": texts, "states": states}
     if not runnable and len(broken) == len(submitted):
         return results.failed(
             course,
@@ -100,9 +116,11 @@ def grade(
             free_text=texts,
             exercise_messages=messages,
             notes=intake.notes,
+            states=states,
         )
 
-    folder = Path(tempfile.mkdtemp(prefix="stepup-submission-")) / "exercises"
+    work_root = os.environ.get("STEPUP_WORK_ROOT")  # a batch worker's, removed if it dies
+    folder = Path(tempfile.mkdtemp(prefix="stepup-submission-", dir=work_root)) / "exercises"
     folder.mkdir(mode=0o755)
     folder.parent.chmod(0o755)  # the submission process may run as another user
     for exercise in course.exercises:
@@ -121,6 +139,7 @@ def grade(
         shutil.rmtree(folder.parent, ignore_errors=True)
 
     messages |= outcome.import_errors
+    states |= dict.fromkeys(outcome.import_errors, "broken")
     for flag in outcome.flags:
         for exercise_id in [flag.exercise] if flag.exercise else runnable:
             messages[exercise_id] = f"flagged for the instructor: {flag.reason}"

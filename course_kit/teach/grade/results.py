@@ -12,16 +12,33 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from course_kit.grading.outcome import Cause, Flag, Score, Status, TestResult, Visibility
 from course_kit.manifest import Course
+from course_kit.manifest import Visibility as Shown
+from course_kit.text import readable
 
 SCHEMA_ID: Final = "stepup-results/1"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _readable(cls, value: Any) -> Any:
+        """Every text, wherever it came from (a student's exception, a folder's name), safe
+        in every format written from it: JSON, XML, Markdown, CSV, a terminal."""
+        return _clean(value)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 class RaisedEntry(_Model):
@@ -54,11 +71,18 @@ class TaskEntry(_Model):
     first_failure: str | None = None  # safe to show the student: a hidden test is not named
 
 
+# What became of an exercise's file: graded, not in the submission, the starting stub as it
+# was handed out, or a file Python could not import.
+ExerciseState = Literal["graded", "missing", "untouched", "broken"]
+
+
 class ExerciseEntry(_Model):
     id: str
     title: str
     file: str
     submitted: bool
+    state: ExerciseState = "graded"
+    visibility: Shown = "visible"  # when students see its results (course.toml)
     score: int = Field(ge=0)
     max_score: int = Field(ge=0)
     message: str
@@ -143,8 +167,10 @@ def build(
     notes: list[str],
     execution_time: float,
     error: str | None = None,
+    states: dict[str, ExerciseState] | None = None,
 ) -> Results:
-    """Assemble the results. ``error``: nothing could be graded, and why."""
+    """Assemble the results. ``error``: nothing could be graded, and why. ``states``: the
+    exercises that are not simply graded (or missing, when not submitted)."""
     tests: list[TestEntry] = []
     exercises: list[ExerciseEntry] = []
     for exercise in course.exercises:
@@ -172,6 +198,10 @@ def build(
                 title=exercise.title,
                 file=str(exercise.path),
                 submitted=exercise.id in submitted,
+                state=(states or {}).get(
+                    exercise.id, "graded" if exercise.id in submitted else "missing"
+                ),
+                visibility=exercise.visibility,
                 score=sum(t.earned for t in tasks),
                 max_score=exercise.points,
                 message=exercise_messages.get(exercise.id, ""),
