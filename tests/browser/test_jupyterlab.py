@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from make_lab import RunningLab, make_lab, scratch_kit
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, FloatRect, Locator, Page, expect
 
 from course_kit.notebook.walk import WIDTH_PX
 
@@ -118,7 +118,8 @@ def test_an_edit_saved_in_the_lab_editor_changes_the_check_table(
     kernel_idle(page)
     tables_fit_and_say_when_empty(page)
     marks_are_readable(page)
-    assert page.locator(".jp-OutputArea-output").first.bounding_box()["width"] >= WIDTH_PX
+    check_output = page.locator(".jp-OutputArea-output").filter(has=table)
+    assert box_of(check_output)["width"] >= WIDTH_PX
 
     open_in_file_browser(page, "exercises", "ex01_email_change.py")
     expect(current_tab(page)).to_have_text("ex01_email_change.py", timeout=UI)
@@ -139,12 +140,21 @@ def test_an_edit_saved_in_the_lab_editor_changes_the_check_table(
     expect(table.locator("tr").nth(1).locator("td").nth(2)).to_have_text("✓")
 
 
+def box_of(element: Locator) -> FloatRect:
+    """Where ``element`` sits once scrolled into view: JupyterLab's windowed notebook keeps
+    cells far off-screen out of the layout, where they have no box at all."""
+    element.scroll_into_view_if_needed()
+    box = element.bounding_box()
+    assert box is not None, f"{element} is not laid out"
+    return box
+
+
 def tables_fit_and_say_when_empty(page: Page) -> None:
     """The thief's inbox holds a long reset link: it wraps inside the output instead of running
     off its edge. Erin's new inbox is empty with the stub, and says so."""
     thief = page.locator(".jp-OutputArea-output", has_text="Inbox of thief@evil.example")
-    box, inbox = thief.bounding_box(), thief.locator("table").bounding_box()
-    assert box and inbox and inbox["x"] + inbox["width"] <= box["x"] + box["width"] + 1
+    box, inbox = box_of(thief), box_of(thief.locator("table"))
+    assert inbox["x"] + inbox["width"] <= box["x"] + box["width"] + 1, (box, inbox)
     erin = page.locator(".jp-OutputArea-output", has_text="Inbox of erin@new.example")
     expect(erin).to_contain_text("empty: no mail was sent to this address", timeout=UI)
 
