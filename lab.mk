@@ -24,9 +24,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## the .venv with the kit (editable) and JupyterLab
 
+# LAB_ARGS passes options on to JupyterLab, e.g. make lab LAB_ARGS=--port=8899
+LAB_ARGS ?=
+# .jupyter/ holds the kit's Jupyter settings (the Terminal keeps stepup on PATH, no news
+# prompt, quiet kernels); on JUPYTER_CONFIG_PATH, so the student's own ~/.jupyter comes first.
 lab: setup ## JupyterLab at the kit's root (exercises/ too), notebook 00 open, stepup on PATH
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
-		--ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
+	PATH="$(CURDIR)/$(BIN):$$PATH" \
+	JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+		--ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 serve: setup ## the reference app on http://localhost:8000 with demo accounts
 	STEPUP_DEV_MODE=1 $(BIN)/stepup serve --port 8000

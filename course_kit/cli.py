@@ -187,6 +187,7 @@ def watch(impl: ImplOption = "exercises") -> None:
 def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]) -> None:
     """Print the hints of an exercise, task by task."""
     from course_kit.manifest import load_course
+    from course_kit.markup import to_plain
 
     ids, _ = chosen(exercise, "exercises")
     assert ids is not None
@@ -196,7 +197,7 @@ def hint(exercise: Annotated[str, typer.Argument(help="exercise id, e.g. ex02")]
         points = f"{task.points} point" + ("" if task.points == 1 else "s")
         typer.echo(f"\n  task {task.n}: {task.title}  [{points}]")
         for text in task.hints:
-            typer.echo(f"    - {text}")
+            typer.echo(f"    - {to_plain(text)}")
 
 
 def _instructor_commands() -> None:

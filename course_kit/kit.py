@@ -19,6 +19,12 @@ class KitError(Exception):
     message says what and where, and the command line prints it in one line, never a
     traceback."""
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for how a cell shows this error: in a notebook too, the message in
+        one line (``exercises/ex03_….py has a syntax error on line 12: …``), not the kit's
+        frames that led to it."""
+        return [str(self)]
+
 
 # What students get (``stepup teach release``): the app, the student half of the kit, their
 # files and the visible graded tests. Never solutions/, the hidden tests or course_kit/teach/.
@@ -31,9 +37,16 @@ STUDENT_PARTS = (
     "tests/graded",
     "course.toml",
     "pyproject.toml",
+    ".jupyter",  # make lab's JupyterLab settings: the Terminal's PATH, no news prompt
 )
-# Left out of the student parts above, whatever they contain.
-INSTRUCTOR_ONLY = ("course_kit/teach",)
+# Left out of the student parts above, whatever they contain; a student doc that links to one
+# of these docs has a dead link in the bundle (and the release stops).
+INSTRUCTOR_ONLY = (
+    "course_kit/teach",
+    "docs/instructors.md",
+    "docs/authoring.md",
+    "docs/performance.md",
+)
 # The Gradescope autograder: everything grading needs, hidden tests included; no solutions.
 AUTOGRADER_PARTS = (
     "course_app",

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import resource
+import selectors
 import shutil
 import signal
 import subprocess
@@ -130,10 +131,12 @@ def spread(
     return [g for g in groups if g]
 
 
-def start_judge(grading: GradingRun, n: int, exercises: list[str]) -> subprocess.Popen[bytes]:
+def start_judge(
+    grading: GradingRun, n: int, exercises: list[str], serve: bool = False
+) -> subprocess.Popen[bytes]:
     """``python -m course_kit.grading.judge`` for ``exercises``, writing into its own folder,
     in a control group of its own (or under an address-space limit), confining the submission
-    process as the run says."""
+    process as the run says. ``serve``: it stays, taking requests on stdin (``WarmJudge``)."""
     folder = grading.private / f"judge{n}"
     folder.mkdir(mode=0o711)
     ran = [e for e in grading.run if e in exercises]
@@ -144,6 +147,8 @@ def start_judge(grading: GradingRun, n: int, exercises: list[str]) -> subprocess
     command += [f"--confine={grading.mode}"]
     if grading.hidden:
         command.append(f"--hidden={grading.hidden}")
+    if serve:
+        command.append("--serve")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPUP_", "PYTEST_", "COV"))}
     kit_root = grading.course.root
     env |= {
@@ -157,7 +162,8 @@ def start_judge(grading: GradingRun, n: int, exercises: list[str]) -> subprocess
     group = None
     if grading.group is not None:
         env[cgroups.ENV_VAR] = grading.group.to_env()  # its submission processes' groups go there
-        group = grading.group.child(f"judge{n}", limits.judge_memory_mb, JUDGE_PROCESSES)
+        with contextlib.suppress(OSError):  # refused: the address-space limit below instead
+            group = grading.group.child(f"judge{n}", limits.judge_memory_mb, JUDGE_PROCESSES)
     memory = limits.judge_memory_mb << 20
 
     def limited() -> None:  # between fork and exec, in the judge's process
@@ -172,9 +178,9 @@ def start_judge(grading: GradingRun, n: int, exercises: list[str]) -> subprocess
             command,
             cwd=kit_root,
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE if serve else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if serve else log,
+            stderr=log if serve else subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=limited,
         )
@@ -218,12 +224,93 @@ def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]
     return outcome
 
 
+class WarmJudge:
+    """One judge kept between checks, for ``stepup watch``: its submission process stays
+    booted, and a saved file is imported afresh in it instead of a new judge and process
+    being started for every save. A judge that dies or runs past the overall limit is
+    replaced by a fresh one at the next check."""
+
+    def __init__(self, impl_folder: Path, course: Course | None = None) -> None:
+        self.impl_folder, self.course = impl_folder, course or load_course()
+        self.checks = 0
+        self.judge: subprocess.Popen[bytes] | None = None
+        self.grading: GradingRun | None = None
+
+    def _start(self) -> tuple[GradingRun, subprocess.Popen[bytes]]:
+        limits = self.course.grading.limits
+        private = Path(tempfile.mkdtemp(prefix="stepup-watch-", dir=scratch_root()))
+        private.chmod(0o711)
+        group = cgroups.run_group(limits.judge_memory_mb + limits.memory_mb, 2 * MAX_PROCESSES)
+        mode = detect().mode
+        self.grading = GradingRun(
+            self.course, self.impl_folder, self.course.ids, None, limits, mode, private, group
+        )
+        self.judge = start_judge(self.grading, 0, self.course.ids, serve=True)
+        return self.grading, self.judge
+
+    def check(
+        self, exercise_ids: Sequence[str] | None = None, changed: Sequence[str] = ()
+    ) -> tuple[Score, str]:
+        """The visible graded tests of ``exercise_ids`` (all by default), after importing the
+        ``changed`` exercise files afresh."""
+        grading, judge = (
+            (self.grading, self.judge)
+            if self.judge is not None and self.grading is not None and self.judge.poll() is None
+            else self._start()
+        )
+        ids = list(exercise_ids or self.course.ids)
+        self.checks += 1
+        out = grading.private / "judge0" / f"check{self.checks}.jsonl"
+        request = {"run": ids, "reload": list(changed), "out": str(out)}
+        problems = []
+        assert judge.stdin is not None and judge.stdout is not None
+        try:
+            judge.stdin.write(json.dumps(request).encode() + b"\n")
+            judge.stdin.flush()
+            if not _answered(judge, grading.limits.overall_timeout):
+                problems.append(
+                    f"the overall time limit of {grading.limits.overall_timeout:g} s was reached"
+                )
+        except OSError:
+            problems.append("the graded tests did not run: the judge stopped")
+        if problems:
+            self.close()
+        outcome = read_outcome(out, self.course, ids, problems)
+        return at_home(outcome, self.course, ids), outcome.output
+
+    def close(self) -> None:
+        judge, grading, self.judge, self.grading = self.judge, self.grading, None, None
+        if judge is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(judge.pid, signal.SIGKILL)
+            judge.wait()
+        if grading is not None:
+            if grading.group is not None:
+                grading.group.remove()
+            shutil.rmtree(grading.private, ignore_errors=True)
+
+
+def _answered(judge: subprocess.Popen[bytes], limit: float) -> bool:
+    """Wait at most ``limit`` seconds for the judge's ``done``."""
+    assert judge.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(judge.stdout, selectors.EVENT_READ)
+        if not selector.select(limit):
+            return False
+    return judge.stdout.readline().strip() == b"done"
+
+
 def check(
     impl_folder: Path, exercise_ids: Sequence[str] | None = None, course: Course | None = None
 ) -> tuple[Score, str]:
     """The student's self-check: the visible graded tests, under the grader's own limits."""
     course = course or load_course()
     outcome = run_graded(impl_folder, exercise_ids, course)
+    return at_home(outcome, course, exercise_ids), outcome.output
+
+
+def at_home(outcome: RunOutcome, course: Course, exercise_ids: Sequence[str] | None) -> Score:
+    """The score a student sees: a task only hidden tests can judge claims no points."""
     result = score(outcome.results, course, exercise_ids)
     for task_score in result.tasks:
         task_score.deferred = task_score.task.checked_when_graded
@@ -231,4 +318,4 @@ def check(
     result.problems += outcome.problems
     if not outcome.results and not outcome.problems:
         result.problems.append("the graded tests did not run:\n" + outcome.output[-2000:])
-    return result, outcome.output
+    return result

@@ -12,9 +12,10 @@ The app mounts the implementation named by ``STEPUP_IMPL`` (default: the student
 ``exercises/``) and is rebuilt whenever one of its files changes, so an edit shows at the next
 request. Everything builds on ``course_kit.lab.Lab`` and ``course_kit.timetravel``.
 
-The modules: ``display`` (tables, responses, ``attempt``), ``travel`` (``time_travel``),
-``walk`` (exercise 3's walk and timeline), ``progress`` (``course``, ``hints``, ``check``), and
-``__main__``, the command line CI uses, which a kernel never imports.
+The modules: ``live`` (the app that follows the student's files), ``display`` (tables,
+responses, ``attempt``), ``travel`` (``time_travel``), ``walk`` (exercise 3's walk and
+timeline), ``progress`` (``course``, ``hints``, ``check``), and ``__main__``, the command line
+CI uses, which a kernel never imports.
 
 Jupyter stays out of the import path: IPython is used only when a kernel already loaded it,
 matplotlib only when a timeline is drawn, nbformat and nbclient only by the command line.
@@ -25,6 +26,7 @@ matplotlib only when a timeline is drawn, nbformat and nbclient only by the comm
 """
 
 import atexit
+import logging
 import shutil
 import warnings
 from collections.abc import Iterator, Sequence
@@ -33,15 +35,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-
 from course_app.accounts import normalize_email
 from course_app.security.passwords import hash_password
-from course_app.settings import Settings
-from course_kit.impl import Implementation, ImplementationError
+from course_kit.impl import Implementation
 from course_kit.manifest import load_course
 from course_kit.notebook.display import (
+    Markdown,
     NotYet,
     Table,
     attempt,
@@ -51,6 +50,7 @@ from course_kit.notebook.display import (
     register_formatters,
     table,
 )
+from course_kit.notebook.live import LiveApp
 from course_kit.notebook.progress import check, course, hints, implementation
 from course_kit.notebook.travel import mmss, time_travel
 
@@ -68,6 +68,7 @@ with warnings.catch_warnings():
 __all__ = [  # what the notebooks use, as nb.<name>
     "PASSWORD",
     "LiveApp",
+    "Markdown",
     "Modal",
     "NotYet",
     "NotebookLab",
@@ -89,48 +90,6 @@ __all__ = [  # what the notebooks use, as nb.<name>
 ]
 
 NOTEBOOK_SESSION_SECONDS = 24 * 3600
-
-
-class LiveApp:
-    """An ASGI app that forwards to the course app, rebuilding it whenever a file of the
-    implementation changed: edit ``exercises/ex01_….py``, save, and the next request uses it."""
-
-    def __init__(self, settings: Settings, impl: Implementation) -> None:
-        self.settings = settings
-        self.impl = impl
-        self.builds = 0
-        self._app: FastAPI | None = None
-        self._sources: tuple[tuple[str, bytes], ...] = ()
-
-    @property
-    def app(self) -> FastAPI:
-        sources = tuple((p.name, p.read_bytes()) for p in sorted(self.impl.folder.glob("*.py")))
-        if self._app is None or sources != self._sources:
-            app = self.impl.build_app(self.settings, load_course().exercises)
-            # Replaces the app's own handler of the unexpected, which logs the whole traceback.
-            app.add_exception_handler(Exception, self._crashed)
-            self._app = app
-            self._sources = sources
-            self.builds += 1
-        return self._app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            app = self.app
-        except ImplementationError as exc:  # a file that does not import, said in one row
-            if scope["type"] == "http":
-                await crash_response(str(exc))(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-    async def _crashed(self, _: Request, exc: Exception) -> JSONResponse:
-        return crash_response(raised_at(exc, self.impl))
-
-    def __getattr__(self, name: str) -> Any:
-        """Anything else (``state``, ``routes``, …) is the current app's."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.app, name)
 
 
 @dataclass
@@ -214,7 +173,8 @@ class NotebookLab(Lab):
         return client
 
     def exercise(self, exercise_id: str) -> ModuleType:
-        """The exercise file, imported afresh: what is saved now is what runs."""
+        """The exercise file, imported afresh: what is saved now is what runs. A file that does
+        not import raises ``ImplementationError``, which a notebook shows in one line."""
         return self.impl.load(load_course().exercise(exercise_id))
 
     def steal_session(self, victim: TestClient) -> TestClient:
@@ -223,12 +183,12 @@ class NotebookLab(Lab):
         thief.cookies.update(victim.cookies)
         return thief
 
-    def table(self, sql: str, *params: object, title: str = "") -> Table:
+    def table(self, sql: str, *params: object, title: str = "", empty: str = "(none)") -> Table:
         """The result of a query on the lab's database, as a table."""
         with self.db() as db:
             cursor = db.execute(sql, params)
             columns = [d[0] for d in cursor.description or ()]
-            return table(columns, cursor.fetchall(), title)
+            return table(columns, cursor.fetchall(), title, empty)
 
     def inbox(self, address: str) -> Table:
         """The dev mailbox of one address: what its owner could read."""
@@ -237,6 +197,7 @@ class NotebookLab(Lab):
             " ORDER BY id",
             address,
             title=f"Inbox of {address}",
+            empty="empty: no mail was sent to this address",
         )
 
     def routes(self) -> Table:
@@ -292,18 +253,6 @@ def _guards(dependant: Any) -> set[str]:
     return names
 
 
-def raised_at(exc: BaseException, impl: Implementation) -> str:
-    """``exercises/ex01_email_change.py:33 raised ValueError: oops``."""
-    where = impl.where(exc)
-    return f"{where + ' ' if where else ''}raised {type(exc).__name__}: {exc}"
-
-
-def crash_response(raised: str) -> JSONResponse:
-    """The 500 the lab answers for a crash, as the app does, plus where it happened."""
-    body = {"error": "Internal error; nothing was changed", "code": "internal", "raised": raised}
-    return JSONResponse(body, status_code=500)
-
-
 def start(impl: str | None = None) -> NotebookLab:
     """A fresh app with its own database file, for one notebook (run again to start over)."""
     implementation_ = implementation(impl)
@@ -313,6 +262,11 @@ def start(impl: str | None = None) -> NotebookLab:
     folder = Path(settings.db_path).parent
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     lab = NotebookLab(settings, LiveApp(settings, implementation_))
-    lab.app.app  # noqa: B018 - build once now, so a broken exercise file shows up in this cell
+    lab.app.app  # noqa: B018 - build it now: this cell takes the time, not the first person's
+    # Every answer shows in its cell; the app's log lines for an operator (a 409's "integrity
+    # error") would only repeat one in a pink stderr box above it.
+    app_log = logging.getLogger("course_app")
+    if not any(isinstance(h, logging.NullHandler) for h in app_log.handlers):
+        app_log.addHandler(logging.NullHandler())
     register_formatters()
     return lab

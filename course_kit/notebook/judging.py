@@ -20,6 +20,16 @@ def check_tables(notebook: Any) -> list[dict[str, str]]:
     ]
 
 
+def printed_to_stderr(notebook: Any) -> list[str]:
+    """What the cells printed to stderr: in the lab, pink boxes a student takes for errors."""
+    return [
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+
+
 def marks(cell: Any) -> list[str]:
     """The ✓ and ✗ a cell's outcome tables showed, in order."""
     return [
@@ -85,10 +95,13 @@ def run_problems(done: Any, exercise_id: str | None) -> list[str]:
     """What is wrong with a run (a ``course_kit.notebook.__main__.Run``) of the notebook of
     ``exercise_id`` (None: a notebook without an exercise). With the solutions every task
     passes and every "Your turn" cell gives the same outcomes run again; with the untouched
-    stubs the check shows work left; either way, no cell stops on an error."""
+    stubs the check shows work left; either way, no cell stops on an error or prints to
+    stderr."""
     name = done.path.name
     if done.error is not None:
         return [f"{name} with {done.impl} stopped on an error:\n{done.error}"]
+    if stderr := printed_to_stderr(done.notebook):
+        return [f"{name} with {done.impl} printed to stderr (a pink box in the lab): {stderr}"]
     tables = check_tables(done.notebook)
     if exercise_id is None:
         return [f"{name} is not an exercise notebook but runs a check"] if tables else []

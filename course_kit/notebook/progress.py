@@ -6,7 +6,8 @@ import os
 from course_kit.impl import ENV_VAR, Implementation, resolve
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import Exercise, load_course
-from course_kit.notebook.display import Table, table
+from course_kit.markup import escape
+from course_kit.notebook.display import Markdown, Table, table
 
 NOTEBOOK_DEFAULT = "exercises"  # students see their own code unless STEPUP_IMPL says otherwise
 
@@ -32,7 +33,7 @@ def _if_there(notebook: str) -> str:
 
 def hints(exercise_id: str) -> Table:
     exercise = load_course().exercise(exercise_id)
-    rows = [[t.n, t.title, "\n".join(t.hints)] for t in exercise.tasks]
+    rows = [[t.n, t.title, Markdown("\n".join(t.hints))] for t in exercise.tasks]
     return table(["task", "what", "hints"], rows, f"Hints for {exercise.id}: {exercise.title}")
 
 
@@ -42,7 +43,13 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
     exercise = load_course().exercise(exercise_id)
     try:
         from course_kit.grading.engine import check as run_check  # spawns pytest: check cells only
-        from course_kit.student.report import advice, unfinished_free_text, unfinished_warning
+        from course_kit.student.report import (
+            advice,
+            broken,
+            not_started,
+            unfinished_free_text,
+            unfinished_warning,
+        )
 
         chosen = implementation(impl)
         score, _ = run_check(chosen.folder, [exercise.id], load_course())
@@ -51,16 +58,21 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
         trouble = [f"the check could not run: {type(exc).__name__}: {exc}"]
         return _check_table(exercise, rows, trouble, exercise.file, impl or "?")
     rows = []
+    why = broken(score.tasks)  # a file that cannot be used: said once, in the first row
     for task_score in score.tasks:
         task, failure = task_score.task, task_score.first_failure
         message = _readable(failure.message or failure.status) if failure else ""
-        hint = advice(task_score) or ""
+        if not_started(task_score):  # as stepup check says it
+            message = "not started yet"
+        if why is not None:
+            message = why if not rows else "not checked until the file can be used"
+        hint = advice(task_score)
         status = "✓" if task_score.passed else "✗"
         points = f"{task_score.earned}/{task.points}"
         if task_score.deferred:  # only the hidden tests judge it: answered, not yet right
             points = f"—/{task.points}"
             message = message or "answered; whether it is right counts when graded"
-        rows.append([task.n, task.title, status, points, message, hint])
+        rows.append([task.n, task.title, status, points, message, Markdown(hint) if hint else ""])
     trouble = score.problems + [
         unfinished_warning(load_course(), chosen, exercise_id, name)
         for exercise_id, name in unfinished_free_text(load_course(), chosen, [exercise.id])
@@ -80,14 +92,14 @@ def _check_table(
         footer = "Every task passes. Well done!"
     else:
         todo = next((row[0] for row in rows if row[2] != "✓"), None)
-        step = f"Next: {where}, task {todo}. " if todo is not None else ""
-        footer = f"{step}All hints: `stepup hint {exercise.id}`."
-        footer += "".join(f"\n! {p}" for p in trouble)
+        step = f"Next: {escape(where)}, task {todo}. " if todo is not None else ""
+        footer = f"{step}All hints: `stepup hint {exercise.id}` in the lab's Terminal."
+        footer += "".join(f"\n! {escape(p)}" for p in trouble)  # as written, not as Markdown
     return Table(
         ["task", "what", "status", "points", "message", "hint"],
         rows,
         f"{exercise.id} — {exercise.title}: {passed}/{total} tasks pass ({label})",
-        footer,
+        Markdown(footer),
         {
             "class": "stepup-check",
             "data-exercise": exercise.id,

@@ -9,6 +9,7 @@ from rich.markup import escape
 from course_kit.grading.outcome import Score, TaskScore
 from course_kit.impl import Implementation
 from course_kit.manifest import Course
+from course_kit.markup import to_plain
 from course_kit.source import free_text
 from course_kit.text import plural
 
@@ -28,10 +29,10 @@ def not_started(task_score: TaskScore) -> bool:
 
 
 def advice(task_score: TaskScore) -> str | None:
-    """The hint for what failed: the task's hint (tied to the check that failed, if any) when
-    it is not started or ran into a later task's stub, fixing a crash first when the student's
-    code raised, else the hint tied to the check. A file that cannot be used at all gets no
-    task hint: its one message says what to fix."""
+    """The hint for what failed, in Markdown: the task's hint (tied to the check that failed,
+    if any) when it is not started or ran into a later task's stub, fixing a crash first when
+    the student's code raised, else the hint tied to the check. A file that cannot be used at
+    all gets no task hint: its one message says what to fix."""
     failure = task_score.first_failure
     if task_score.passed or failure is None or failure.cause == "broken":
         return None
@@ -149,7 +150,7 @@ def print_report(
                 say(f"      {failure.message or failure.status}", markup=False)
             hint = advice(task_score)
             if hint:
-                say(f"      hint: {hint}", style="dim", markup=False)
+                say(f"      hint: {to_plain(hint)}", style="dim", markup=False)
     unfinished = unfinished_free_text(course, impl, exercise_ids)
     for exercise_id, name in unfinished:
         say(

@@ -1,5 +1,7 @@
 """``stepup watch``: rustlings' watch mode. Every time an exercise file is saved, its graded
-tests run again (the same check as ``stepup check exNN``) and the next step is printed."""
+tests run again (the same check as ``stepup check exNN``) and the next step is printed. One
+judge stays warm between saves (``WarmJudge``): the saved file is imported afresh in its
+submission process, so a save costs the tests, not the start of two Python processes."""
 
 import threading
 from collections.abc import Callable, Iterable
@@ -7,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from course_kit.grading.engine import check
+from course_kit.grading.engine import WarmJudge
 from course_kit.impl import Implementation
 from course_kit.manifest import Course
 from course_kit.student.report import print_report
@@ -22,9 +24,13 @@ def edited(paths: Iterable[str], course: Course) -> list[str]:
 
 
 def run_once(
-    impl: Implementation, course: Course, exercise_ids: list[str] | None, console: Console
+    judge: WarmJudge,
+    impl: Implementation,
+    course: Course,
+    exercise_ids: list[str] | None,
+    console: Console,
 ) -> None:
-    score, _ = check(impl.folder, exercise_ids, course)
+    score, _ = judge.check(exercise_ids, changed=exercise_ids or ())
     print_report(score, course, impl, console, exercise_ids=exercise_ids)
 
 
@@ -39,12 +45,17 @@ def watch(
     from watchfiles import watch as changes
 
     console = console or Console(highlight=False)
-    run_once(impl, course, None, console)
-    console.print(f"\nWatching {impl.folder} — save an exercise file to check it again.")
-    if on_ready is not None:
-        on_ready()
-    for batch in changes(impl.folder, stop_event=stop, debounce=DEBOUNCE_MS, rust_timeout=500):
-        ids = edited((path for _, path in batch), course)
-        if ids:
-            console.rule(", ".join(ids))
-            run_once(impl, course, ids, console)
+    judge = WarmJudge(impl.folder, course)
+    try:
+        run_once(judge, impl, course, None, console)
+        console.print(f"\nWatching {impl.folder} — save an exercise file to check it again.")
+        if on_ready is not None:
+            on_ready()
+        changed = changes(impl.folder, stop_event=stop, debounce=DEBOUNCE_MS, rust_timeout=500)
+        for batch in changed:
+            ids = edited((path for _, path in batch), course)
+            if ids:
+                console.rule(", ".join(ids))
+                run_once(judge, impl, course, ids, console)
+    finally:
+        judge.close()

@@ -58,6 +58,7 @@ def test_the_bundle_is_the_students(bundle: Path) -> None:
     assert "instructor" not in readme.lower().replace("your instructor", "")
     assert dead_links(bundle) == []
     assert (bundle / "docs" / "reference-app.md").is_file()  # the endpoints students need
+    assert (bundle / ".jupyter" / "jupyter_server_config.py").is_file()  # make lab's settings
     makefile = (bundle / "Makefile").read_text()
     assert "lab:" in makefile and "check:" in makefile
     for target in ("test:", "release:", "autograder:", "bench:", "fuzz:"):

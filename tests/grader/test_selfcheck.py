@@ -9,6 +9,7 @@ from grader_helpers import COURSE, FAST, as_json, exercise, submission
 
 from course_kit.grading.engine import check
 from course_kit.kit import KIT_ROOT
+from course_kit.markup import to_plain
 from course_kit.teach.grade.grade import grade
 
 
@@ -71,3 +72,15 @@ def test_the_hint_fits_the_check_that_failed(tmp_path: Path) -> None:
         .hint("test_a_link_goes_to_the_new_address_and_verifies_it")
         in task3
     )
+
+
+def test_untouched_tasks_get_their_own_hints_in_plain_text() -> None:
+    """A stub's NotImplementedError is a task not started yet: it gets the task's hint, not the
+    advice for an exception; and the terminal shows the hint's words, not its Markdown."""
+    out = stepup_check("ex03")
+    for task in COURSE.exercise("ex03").tasks:
+        block = out[out.index(f"✗ task {task.n}") :].splitlines()
+        hint = next(line.strip() for line in block if line.strip().startswith("hint: "))
+        hints = {to_plain(h) for h in (*task.hints, *task.hint_for.values())}
+        assert hint.removeprefix("hint: ") in hints, hint
+    assert "`" not in out

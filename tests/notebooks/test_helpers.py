@@ -13,7 +13,10 @@ import httpx
 import pytest
 
 import course_kit.notebook as nb
+from course_kit.impl import ImplementationError
 from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
+from course_kit.markup import escape
 from course_kit.notebook.__main__ import KERNELSPEC, run
 
 pytestmark = pytest.mark.notebook
@@ -66,6 +69,51 @@ def test_a_crash_in_a_route_shows_as_one_readable_row(
     lab.close()
 
 
+def test_a_broken_exercise_file_breaks_only_its_own_routes(tmp_path: Path) -> None:
+    folder = copy_of("solutions", tmp_path)
+    ex05 = folder / "ex05_password_change.py"
+    ex05.write_text(ex05.read_text(encoding="utf-8") + "def broken(:\n", encoding="utf-8")
+    lab = nb.start(str(folder))
+    alice = lab.person("alice@example.com")  # sign-in needs no exercise router
+    assert alice.get("/me").status_code == 200
+    lab.confirm(alice)
+    r = alice.put("/me/email", json={"email": "alice@new.example"})  # exercise 1: untouched
+    assert r.status_code == 200, r.text
+    r = alice.put("/me/password", json={"new_password": "a long new passphrase"})
+    why = "submission/ex05_password_change.py has a syntax error on line"
+    assert r.status_code == 500, r.text
+    assert nb.describe(r).startswith(f"500 — {why}"), nb.describe(r)
+    assert "\n" not in nb.describe(r)
+    with pytest.raises(ImplementationError) as raised:
+        lab.exercise("ex05")
+    assert raised.value._render_traceback_() == [str(raised.value)]  # one line in a notebook
+    assert str(raised.value).startswith(why)
+    lab.close()
+
+
+def test_a_broken_exercise_shows_in_one_line_in_a_kernel(tmp_path: Path) -> None:
+    folder = copy_of("exercises", tmp_path)
+    ex05 = folder / "ex05_password_change.py"
+    ex05.write_text(ex05.read_text(encoding="utf-8") + "def broken(:\n", encoding="utf-8")
+    path = notebook_of(
+        tmp_path,
+        "import course_kit.notebook as nb\nlab = nb.start()",
+        'alice = lab.person("alice@example.com")\nalice.get("/me").status_code',
+        'alice.put("/me/password", json={"new_password": "a long new passphrase"})',
+        'lab.exercise("ex05")',
+    )
+    done = run(path, str(folder))
+    outputs = [cell.outputs for cell in done.notebook.cells]
+    assert outputs[1][0]["data"]["text/plain"] == "200", outputs[1]
+    answer = outputs[2][0]["data"]["text/plain"]
+    why = "submission/ex05_password_change.py has a syntax error on line"
+    assert answer.startswith(f"500 — {why}") and answer.endswith("← PUT /me/password"), answer
+    assert done.error is not None, "lab.exercise() of a broken file did not say so"
+    (error,) = outputs[3]
+    assert error["output_type"] == "error" and len(error["traceback"]) == 1, error
+    assert error["traceback"][0].startswith(why), error["traceback"]
+
+
 def test_a_person_asked_for_again_comes_back_as_first_made(tmp_path: Path) -> None:
     lab = nb.start("solutions")
     erin = lab.person("erin@example.com")
@@ -86,13 +134,18 @@ def test_a_person_asked_for_again_comes_back_as_first_made(tmp_path: Path) -> No
 
 def test_the_check_table_never_raises(tmp_path: Path) -> None:
     folder = copy_of("exercises", tmp_path)
-    (folder / "ex04_why_reset_email_verified.py").write_text("ANSWERS = {\n", encoding="utf-8")
-    table = nb.check("ex04", str(folder))
+    (folder / "ex05_password_change.py").write_text("def change_password(:\n", encoding="utf-8")
+    table = nb.check("ex05", str(folder))
     assert table.attrs["data-passed"] == "0"
-    assert "has a syntax error on line" in str(table.rows[0][4]), table.rows
+    # Why the file cannot be used, once; the other tasks wait for it.
+    assert "has a syntax error on line 1" in str(table.rows[0][4]), table.rows
+    assert [row[4] for row in table.rows[1:]] == ["not checked until the file can be used"] * 2
+    # The footer is Markdown: code in HTML, the words alone in text.
+    assert "All hints: <code>stepup hint ex05</code>" in table._repr_html_()
+    assert "All hints: stepup hint ex05 in the lab's Terminal." in repr(table)
     nowhere = nb.check("ex04", str(tmp_path / "no-such-folder"))
     assert nowhere.attrs["data-passed"] == "0"
-    assert "the check could not run" in nowhere.footer
+    assert "! the check could not run: ImplementationError: --impl" in str(nowhere.footer)
 
 
 def test_the_routes_tour_lists_every_route_that_needs_a_session() -> None:
@@ -115,15 +168,8 @@ def test_time_travel_moves_a_frozen_clock_and_lets_go() -> None:
     assert abs((datetime.now(UTC) - clock.start).total_seconds()) < 60, "the clock stayed frozen"
 
 
-def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
-    cells = [
-        "from datetime import UTC, datetime\n"
-        "import course_kit.notebook as nb\n"
-        "trip = nb.time_travel(datetime(2001, 1, 1, tzinfo=UTC))\n"
-        "clock = trip.__enter__()  # left open on purpose\n"
-        "datetime.now().year",
-        "datetime.now().year",
-    ]
+def notebook_of(folder: Path, *cells: str) -> Path:
+    """A notebook of these code cells, in ``folder``."""
     notebook = {
         "cells": [
             {
@@ -140,8 +186,21 @@ def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    path = tmp_path / "trip.ipynb"
+    path = folder / "cells.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
+    return path
+
+
+def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
+    path = notebook_of(
+        tmp_path,
+        "from datetime import UTC, datetime\n"
+        "import course_kit.notebook as nb\n"
+        "trip = nb.time_travel(datetime(2001, 1, 1, tzinfo=UTC))\n"
+        "clock = trip.__enter__()  # left open on purpose\n"
+        "datetime.now().year",
+        "datetime.now().year",
+    )
     done = run(path, "solutions")
     assert done.error is None, done.error
     years = [
@@ -152,6 +211,38 @@ def test_a_frozen_clock_never_outlives_its_cell(tmp_path: Path) -> None:
     ]
     assert years[0] == "2001"
     assert years[1] != "2001", "the frozen clock was still frozen in the next cell"
+
+
+def test_untouched_tasks_get_their_own_hints() -> None:
+    table = nb.check("ex03", "exercises")
+    tasks = load_course().exercise("ex03").tasks
+    assert [row[4] for row in table.rows] == ["not started yet"] * len(tasks), table.rows
+    for task, row in zip(tasks, table.rows, strict=True):
+        assert row[5].text in (*task.hints, *task.hint_for.values()), row
+
+
+def test_hints_show_as_html_in_a_notebook_and_as_words_in_text() -> None:
+    hints = nb.hints("ex01")
+    shown = hints._repr_html_()
+    assert "a parameter named <code>_</code>." in shown, shown
+    assert "`" not in shown
+    words = str(hints.rows[0][2])  # as text (the table's text form cuts long cells)
+    assert words.endswith("a parameter named _.") and "`" not in words, words
+    emphasis = nb.Markdown("a confirmation of *this* session <b>")
+    assert nb.table(["hint"], [[emphasis]])._repr_html_().count("<em>this</em> session &lt;b&gt;")
+    assert str(emphasis) == "a confirmation of this session <b>"
+    written = "! exercises/*.py: `x` <b>"
+    assert str(nb.Markdown(escape(written))) == written
+
+
+def test_an_empty_table_says_so_and_long_words_wrap() -> None:
+    lab = nb.start("solutions")
+    inbox = lab.inbox("nobody@example.com")
+    assert "empty: no mail was sent to this address" in inbox._repr_html_()
+    assert repr(inbox).splitlines()[-1] == "empty: no mail was sent to this address"
+    cell = nb.table(["link"], [["http://localhost:8000/" + "x" * 200]])._repr_html_()
+    assert "overflow-wrap:anywhere" in cell, cell
+    lab.close()
 
 
 def test_outcomes_and_attempt_show_what_happened() -> None:
@@ -191,18 +282,19 @@ def test_jupyter_stays_out_of_the_import_path() -> None:
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
-def test_the_timeline_marks_where_each_window_closes() -> None:
-    lab = nb.start("solutions")
-    walked = nb.walk(lab, lab.exercise("ex03").StepUpClient)
-    figure = walked.plot().figure
-    panels = [ax for ax in figure.axes if ax.get_title()]
-    assert [ax.get_title() for ax in panels] == [
-        "the whole walk",
-        "around +5:00, second by second",
-    ]
-    texts = {t.get_text() for ax in panels for t in ax.texts}
-    assert {"closes +5:00 ", " opens +5:01", "closes +10:01 "} <= texts, texts
-    assert {"+4:59\n200", "+5:01\n200"} <= texts, texts
-    labels = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert "a click that went through, no dialog" in labels, labels
-    lab.close()
+def test_a_row_that_cannot_repeat_says_which_cell_to_run_first(tmp_path: Path) -> None:
+    """Run a second time, a cell whose outcome cannot repeat (the key it revokes is gone) shows
+    ↻ and what to run first, not a ✗ that blames the student's code; the first run is judged
+    as any other."""
+    revoke = (
+        "gone = len(spent) > 0\nspent.append(1)\n"
+        'nb.outcomes([("revoke the key", True, not gone)], again="run the cell above first")'
+    )
+    path = notebook_of(tmp_path, "import course_kit.notebook as nb\nspent = []", revoke)
+    done = run(path, "solutions", again=lambda notebook: [[1]])
+    assert done.error is None and done.again_error is None, done.error or done.again_error
+    first, second = (
+        cell.outputs[0]["data"]["text/html"] for cell in [done.notebook.cells[1], *done.again[0]]
+    )
+    assert ">✓</td>" in first and "↻" not in first
+    assert ">↻</td>" in second and "run the cell above first" in second and "✗" not in second

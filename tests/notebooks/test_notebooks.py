@@ -1,6 +1,6 @@
 """Every notebook runs top to bottom in a fresh kernel, with the solutions (every check table all
-✓) and with the untouched exercises (check tables show the work left, never a traceback); the
-committed notebooks carry no outputs, execution counts or extra metadata."""
+✓) and with the untouched exercises (check tables show the work left, never a traceback, nothing
+on stderr); the committed notebooks carry no outputs, execution counts or extra metadata."""
 
 import json
 import shutil

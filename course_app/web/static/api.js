@@ -1,7 +1,8 @@
 // The one fetch wrapper every page uses. It decides nothing about security: it just tries.
 // On 403 "reauth_required" it opens the "Confirm your identity" dialog with the methods the
 // server listed, then sends the very same request again (method, URL, body), once. Any other
-// answer, a 403 "forbidden" included, goes straight back to the caller.
+// answer, a 403 "forbidden" included, goes straight back to the caller; a 409 "superseded"
+// (another change of the account landed first; nothing was changed) is sent again, once.
 //
 // Every way it can end says whether the action happened: done (resolve), refused by the
 // server (ApiError: nothing was changed), Cancelled (nothing was changed), or Unsure (the
@@ -102,6 +103,11 @@ export async function api(method, url, body, purpose) {
       const error = "The confirmation ran out before the request arrived";
       throw new ApiError(403, { ...answer.data, error }, { action, retry: true });
     }
+  }
+  if (answer.status === 409 && answer.data?.code === "superseded") {
+    // Another change of the same account (this tab's or another's) landed while this one was
+    // on its way, and this one changed nothing: it is sent again, once, on the new state.
+    answer = await send(method, url, body);
   }
   if (answer.failure) throw unsure(answer, method, purpose, confirmed);
   if (answer.ok) {

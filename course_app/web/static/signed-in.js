@@ -17,10 +17,17 @@ export function signedInPage(refresh) {
     await api("POST", "/auth/logout").catch(() => null);
     signedOut();
   });
+  // One load after another: two loads at once may answer out of order, and the older answer
+  // must never be the one the page shows last.
+  let queue = Promise.resolve();
+  const load = (everything) => {
+    queue = queue.then(() => refresh(everything), () => refresh(everything));
+    return queue;
+  };
   hear((news) => {
     if (news === "signed-out") toSignIn();
-    else refresh(news === "changed");
+    else load(news === "changed");
   });
-  onReturn(() => refresh(false));
-  refresh(true);
+  onReturn(() => load(false));
+  load(true);
 }

@@ -5,12 +5,13 @@ the student's files and boots its app while the judge loads and collects the gra
 """
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from course_kit.grading.judge.subject import PRELAUNCHED, Subject
+from course_kit.grading.judge.subject import KEPT, PRELAUNCHED, Subject
 from course_kit.grading.sandbox.confine import MODES, Confinement
 from course_kit.manifest import Limits
 
@@ -24,6 +25,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hidden", default="", help="the hidden tests' folder, to include them")
     parser.add_argument("--limits", default="", help="grading limits as JSON")
     parser.add_argument("--confine", choices=MODES, required=True, help="as the grader probed")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="stay: run the tests again for every request line on stdin (stepup watch)",
+    )
     return parser.parse_args(argv)
 
 
@@ -34,9 +40,33 @@ def main() -> int:
         limits = Limits.model_validate_json(args.limits) if args.limits else Limits()
         subject = Subject(Path(args.impl), run, limits, confinement=Confinement(args.confine))
         subject.launch()
-        PRELAUNCHED.append(subject)
+        (KEPT if args.serve else PRELAUNCHED).append(subject)
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    if args.serve:
+        return serve(args)
     return judge(args, run)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``stepup watch``'s judge: one request per line on stdin, ``{"run": [ids], "reload":
+    [ids], "out": path}``; the files of ``reload`` are imported afresh in the same submission
+    process, the tests of ``run`` run into ``out``, and ``done`` is written on stdout."""
+    subject = KEPT[0]
+    replies = os.fdopen(os.dup(1), "w")  # pytest prints on stdout: it goes to the log instead
+    os.dup2(2, 1)
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            subject.violations.clear()  # what one check found, not the ones before
+            subject.reload(request["reload"])
+            request_args = argparse.Namespace(**vars(args))
+            request_args.out, request_args.collect = request["out"], ",".join(request["run"])
+            judge(request_args, request["run"])
+            replies.write("done\n")
+            replies.flush()
+    finally:
+        subject.close()
+    return 0
 
 
 def judge(args: argparse.Namespace, run: list[str]) -> int:

@@ -29,7 +29,7 @@ from course_kit.grading.judge.failures import (
     SubjectTimeout,
 )
 from course_kit.grading.judge.remote import SUBJECT, Clocks, RemoteLab, Student, StudentRaised
-from course_kit.grading.judge.subject import PRELAUNCHED, Subject, real_monotonic
+from course_kit.grading.judge.subject import KEPT, PRELAUNCHED, Subject, real_monotonic
 from course_kit.impl import ImplementationError, resolve
 from course_kit.manifest import Limits, load_course
 from course_kit.text import printable
@@ -58,21 +58,22 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the submission process now: it boots while pytest collects."""
     chosen = config.getoption("--stepup-exercises")
     ids = chosen.split(",") if chosen else load_course().ids
-    if (
-        PRELAUNCHED
-    ):  # the judge started it before pytest loaded (python -m course_kit.grading.judge)
-        subject = PRELAUNCHED.pop()
+    if KEPT:  # stepup watch's judge: one process for every check, closed by the judge
+        subject = KEPT[0]
     else:
-        try:
-            folder = resolve(config.getoption("--impl")).folder
-        except ImplementationError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        subject = Subject(folder, [] if ids == ["-"] else ids, limits_of(config))
-        if ids != ["-"]:  # "-": the judge only lists the tests
-            subject.launch()
+        if PRELAUNCHED:  # started before pytest loaded (python -m course_kit.grading.judge)
+            subject = PRELAUNCHED.pop()
+        else:
+            try:
+                folder = resolve(config.getoption("--impl")).folder
+            except ImplementationError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            subject = Subject(folder, [] if ids == ["-"] else ids, limits_of(config))
+            if ids != ["-"]:  # "-": the judge only lists the tests
+                subject.launch()
+        config.add_cleanup(subject.close)
     config.stash[SUBJECT] = subject
     config.stash[LOST] = {}
-    config.add_cleanup(subject.close)
 
 
 @pytest.fixture(scope="session")

@@ -90,14 +90,13 @@ class Subject:
         self.private.mkdir(mode=0o700)
         self.log = self.private / "output.log"
         self.uid = Uid() if self.confinement.mode != "none" else None
-        if self.uid is not None:  # readable by this submission's uid alone, never a classmate's
-            self.folder = self._private_copy(self.folder, self.uid.uid)
+        self.source = self.folder  # the submission's own folder; ``folder``: what the process reads
+        if self.confinement.mode == "user" and self.uid is not None:
+            # No mount namespace: the files must be readable by this submission's uid alone.
+            self.folder = self._private_copy(self.source, self.uid.uid)
         # The whole process tree's memory and process count (every child, detached or not).
-        run = cgroups.inherited()
-        self.group = (
-            run.child(f"subject-{uuid.uuid4().hex[:8]}", self.limits.memory_mb, MAX_PROCESSES)
-            if run is not None
-            else None
+        self.group = cgroups.child_of_run(
+            f"subject-{uuid.uuid4().hex[:8]}", self.limits.memory_mb, MAX_PROCESSES
         )
         self.in_flight: str | None = None  # the exercise whose call or request is under way
         self.ooms = 0  # the kernel's count of out-of-memory kills in the group, last read
@@ -111,6 +110,7 @@ class Subject:
         """The submission's files in a folder only ``uid`` may read (``user`` mode has no
         mount namespace: a world-readable folder would be a classmate's to read)."""
         copy = self.work / "submission" / folder.name
+        shutil.rmtree(copy.parent, ignore_errors=True)
         copy.mkdir(parents=True)
         for path in folder.iterdir():
             if path.is_file() and not path.is_symlink():
@@ -253,6 +253,31 @@ class Subject:
     def shown(self, exercise_id: str) -> str:
         exercise = load_course(self.code_root).exercise(exercise_id)
         return f"{self.folder.name}/{exercise.file}"
+
+    def reload(self, exercise_ids: Sequence[str]) -> None:
+        """The files of ``exercise_ids`` changed (``stepup watch``): the running process
+        imports them afresh, within the import time limit; whatever it cannot do that way (it
+        is not running, the import hangs or kills it), a fresh process does at its boot."""
+        for exercise_id in exercise_ids:
+            self.broken.pop(exercise_id, None)
+            self.timed_out.discard(exercise_id)
+        if self.folder != self.source and self.uid is not None:  # the private copy, renewed
+            self.folder = self._private_copy(self.source, self.uid.uid)
+        if self.proc is None or self.ready is None or self.proc.poll() is not None:
+            self.stop()
+            return  # the next use boots a fresh process, with every file as it is now
+        parts = [Part.of(load_course(self.code_root).exercise(e)).spec() for e in exercise_ids]
+        self.deadline = real_monotonic() + self.limits.import_timeout
+        try:
+            errors = self.command("reload", parts=parts)["errors"]
+        except SubjectError:
+            self.stop()  # the boot of a fresh process tells what went wrong, file by file
+            return
+        finally:
+            self.deadline = None
+        for name, error in errors.items():
+            if error and name in exercise_ids:
+                self.broken[name] = str(error)[:500]
 
     def usable(self) -> None:
         """Make sure a process is up and booted (after a hang or crash, a fresh one)."""
@@ -430,5 +455,7 @@ class Subject:
 
 
 # Set by ``python -m course_kit.grading.judge`` before pytest even loads: the submission process
-# boots while the judge imports and collects its tests.
+# boots while the judge imports and collects its tests. A pytest run closes it at its end,
+# unless it is KEPT (the judge of ``stepup watch`` keeps one process for every check).
 PRELAUNCHED: list[Subject] = []
+KEPT: list[Subject] = []

@@ -179,6 +179,18 @@ def inherited() -> Group | None:
     return Group.from_env(text) if text else None
 
 
+def child_of_run(name: str, memory_mb: int, pids: int) -> Group | None:
+    """A group for one submission process inside the run's, or None (no run group, or the
+    machine refused: the per-process limits still hold)."""
+    run = inherited()
+    if run is None:
+        return None
+    try:
+        return run.child(name, memory_mb, pids)
+    except OSError:
+        return None
+
+
 def available() -> bool:
     """Whether this machine lets the grader make control groups (tried, then removed)."""
     group = run_group(64, 8)

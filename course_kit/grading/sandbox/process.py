@@ -10,6 +10,7 @@ commands, one JSON line each way on stdin/stdout (:mod:`.protocol`):
 - ``sql``, ``enroll``, ``two_factor``, ``recovery_codes``, ``open_session``, ``end_session``:
   the judge's setup and look at the database (the judge never opens a file of this process's);
 - ``tick``: move the frozen clock;
+- ``reload``: import exercise files afresh and rebuild their apps (``stepup watch``);
 - ``read``: module-level values of an exercise file, as plain data (exercise 4's answers);
 - ``client`` / ``call``: build exercise 3's client against the judge's own app and call it; its
   "Confirm your identity" dialog is a question back to the judge (``{"modal": …}``), so the
@@ -232,6 +233,25 @@ class Driver:
             Path(f"{self.db}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(self.template, self.db)
         return {"ok": True}
+
+    def do_reload(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Import the named exercise files afresh and rebuild their apps (``stepup watch``
+        keeps this process between saves). The clock is let go meanwhile: classes a file
+        defines must be built on the real one, as at boot."""
+        parts = [Part.parse(spec) for spec in command["parts"]]
+        self.freezer.__exit__(None, None, None)
+        errors: dict[str, str | None] = {}
+        try:
+            for part in parts:
+                self.parts[part.id] = part
+                self.modules.pop(part.id, None)
+                self.apps.pop(part.id.encode(), None)
+                errors[part.id] = self.load(part)
+                if errors[part.id] is None and part.router:
+                    errors[part.id] = self.build(part)
+        finally:
+            self.freeze()
+        return {"errors": errors}
 
     def do_tick(self, command: dict[str, Any]) -> dict[str, Any]:
         self.clock.tick(float(command["seconds"]))

@@ -30,6 +30,7 @@ MAX_QUESTIONS = 100  # the dialog's questions in one call: more is a loop
 MAX_BODY = 4 << 20  # the largest HTTP body the judge reads from the student's app
 OPS = (
     "reset",
+    "reload",
     "tick",
     "sql",
     "enroll",

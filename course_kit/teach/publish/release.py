@@ -171,7 +171,7 @@ def linked_files(root: Path, start: str, text: str) -> set[str]:
         for target in relative_links(markdown):
             path = (PurePosixPath(name).parent / target).as_posix()
             resolved = os.path.normpath(path)
-            if resolved in found or not (root / resolved).is_file():
+            if resolved in found or not (root / resolved).is_file() or resolved in INSTRUCTOR_ONLY:
                 continue
             found.add(resolved)
             if resolved.endswith(".md"):
