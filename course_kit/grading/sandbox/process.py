@@ -247,7 +247,7 @@ class Driver:
                 self.modules.pop(part.id, None)
                 self.apps.pop(part.id.encode(), None)
                 errors[part.id] = self.load(part)
-                if errors[part.id] is None and part.router:
+                if errors[part.id] is None and part.mounted:
                     errors[part.id] = self.build(part)
         finally:
             self.freeze()
