@@ -132,9 +132,7 @@ def brief(response: httpx.Response) -> str:
     return f"{response.status_code} {json_field(response, 'code')}".strip()
 
 
-def outcomes(
-    rows: Sequence[tuple[str, object, object]], title: str = "", again: str = ""
-) -> Table:
+def outcomes(rows: Sequence[tuple[str, object, object]], title: str = "", again: str = "") -> Table:
     """Rows of (what was tried, what should happen, what happened) → a table with ✓ or ✗.
 
     For a response, the expected value is a status, optionally followed by the body's ``code``
