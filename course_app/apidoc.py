@@ -17,7 +17,8 @@ from starlette.types import Scope
 
 class ErrorBody(BaseModel):
     """``{"error": message, "code": machine-readable}`` plus fields some errors add
-    (``max_age`` and ``methods`` for ``reauth_required``, ``retry_after`` for ``rate_limited``,
+    (``max_age``, ``methods``, ``level`` and ``action`` for ``reauth_required``, which also
+    carries an RFC 9470 ``WWW-Authenticate`` challenge; ``retry_after`` for ``rate_limited``,
     ``details`` for ``invalid_request``)."""
 
     model_config = ConfigDict(extra="allow")

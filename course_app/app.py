@@ -1,8 +1,9 @@
 """The app factory: a fresh app per call (per test, per notebook), with the given routers (the
-exercises' routes) mounted beside the reference routes. Which files those routers come from is
-the course kit's business (``course_kit.impl``), never the app's."""
+exercises' routes) mounted beside the reference routes and the given policy rows (an
+exercise's) laid over the step-up policy. Which files those come from is the course kit's
+business (``course_kit.impl``), never the app's."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 
 from fastapi import APIRouter, FastAPI
@@ -14,16 +15,23 @@ from course_app.db import connect, init_db
 from course_app.errors import install_handlers
 from course_app.headers import SecurityHeaders
 from course_app.middleware import BodySizeLimit
+from course_app.policy import POLICY, Requirement, merged
 from course_app.proxies import HostAllowList, TrustedProxies
 from course_app.routes import auth, dev, me, orgs, pages, passkeys
 from course_app.security.passwords import dummy_hash
 from course_app.settings import Settings, environment_settings
 
 
-def create_app(settings: Settings | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    routers: Sequence[APIRouter] = (),
+    policy: Mapping[str, Requirement] | None = None,
+) -> FastAPI:
     """Build the app on ``settings`` (default: the ``STEPUP_*`` environment), with ``routers``
-    mounted after the reference routes."""
+    mounted after the reference routes and the rows of ``policy`` laid over the step-up
+    policy's defaults (``course_app/policy.py``; an unknown action is a ValueError)."""
     settings = settings or environment_settings()
+    steps = merged(POLICY, policy or {})
     init_db(settings.db_path)
     with closing(connect(settings.db_path)) as db:
         highest = highest_password_cost(db)  # a lowered cost leaves older, dearer hashes
@@ -41,6 +49,7 @@ def create_app(settings: Settings | None = None, routers: Sequence[APIRouter] = 
     )
     app.state.settings = settings  # served to routes by get_settings
     app.state.highest_rounds = highest  # served to routes by deps.get_rejection_rounds
+    app.state.policy = steps  # served to the step-up guard by deps.get_step_up
     install_handlers(app)
     install_method_not_allowed(app)
     # Outermost last: headers on every answer, then the client's address (trusted proxies),

@@ -1,6 +1,6 @@
 """The guards, as small FastAPI dependencies that build on each other.
 
-    get_session → get_current_user → require_recent_auth
+    get_session → get_current_user → get_step_up → require_recent_auth
     get_current_user → require_verified_email
     get_current_user → get_membership → require_org_settings / require_org_members
 
@@ -16,7 +16,8 @@ must still be what the guard saw, or nothing is written (409 ``superseded``, 401
 """
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,6 +38,7 @@ from course_app.errors import (
 from course_app.identity import available_methods
 from course_app.models import ApiKeyPrincipal, Membership, Session, User
 from course_app.permissions import find_membership, has_permission
+from course_app.policy import ANY, POLICY, Requirement, level_of, required_level, satisfying
 from course_app.security.recency import is_recent
 from course_app.security.tokens import hash_token
 from course_app.sessions import COOKIE, TOUCH_EVERY, best_effort, load_session
@@ -108,14 +110,58 @@ def get_current_user(session: CurrentSession, db: DB) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_recent_auth(
-    session: CurrentSession, user: CurrentUser, db: DB, settings: SettingsDep
-) -> Session:
-    """Step 2: prove it recently. The stamp belongs to this session, not to the user:
-    confirming in one browser does not unlock another."""
-    if not is_recent(session.confirmed_at, utcnow(), settings.reauth_window_seconds):
-        raise ReauthRequired(settings.reauth_window_seconds, available_methods(db, user))
-    return session
+@dataclass(frozen=True)
+class StepUp:
+    """The step-up rule for this request's session: :meth:`require` an action of the policy
+    (``course_app/policy.py``). The guard asks it for the route's own action; a route whose
+    action depends on the body (granting owner) or on the account (removing the last passkey)
+    asks it once more, by name."""
+
+    session: Session
+    user: User
+    db: sqlite3.Connection
+    window: int
+    policy: Mapping[str, Requirement]
+
+    def require(self, action: str) -> None:
+        """403 ``reauth_required`` unless this session confirmed recently enough for
+        ``action`` with a method of its level. The stamp belongs to this session, not to the
+        user: confirming in one browser does not unlock another. A refusal changes nothing:
+        a stamp too weak for this action still opens the window for the actions it does
+        satisfy, until it expires (it is never restarted nor cleared here)."""
+        requirement = self.policy.get(action, ANY)
+        max_age = requirement.max_age or self.window
+        # The account's factors matter only above "any factor" (the level is lowered to
+        # what the account has), so most requests skip the two queries.
+        methods = available_methods(self.db, self.user) if requirement.level > ANY.level else []
+        level = required_level(requirement.level, methods)
+        recent = is_recent(self.session.confirmed_at, utcnow(), max_age)
+        if recent and level_of(self.session.confirmed_method) >= level:
+            return
+        asked = satisfying(level, methods or available_methods(self.db, self.user))
+        raise ReauthRequired(max_age, asked, level, action)
+
+
+def get_step_up(
+    request: Request, session: CurrentSession, user: CurrentUser, db: DB, settings: SettingsDep
+) -> StepUp:
+    policy = getattr(request.app.state, "policy", POLICY)  # create_app's, exercise rows laid over
+    return StepUp(session, user, db, settings.reauth_window_seconds, policy)
+
+
+StepUpRule = Annotated[StepUp, Depends(get_step_up)]
+
+
+def route_action(request: Request) -> str:
+    """The action a route stands for in the policy: its name (the function's name, or the
+    ``name=`` of its decorator)."""
+    return str(getattr(request.scope.get("route"), "name", ""))
+
+
+def require_recent_auth(request: Request, step_up: StepUpRule) -> Session:
+    """Step 2: prove it recently, and strongly enough for this route's action."""
+    step_up.require(route_action(request))
+    return step_up.session
 
 
 RecentAuth = Annotated[Session, Depends(require_recent_auth)]

@@ -10,6 +10,8 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from course_app.policy import Level, challenge
+
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
@@ -43,11 +45,27 @@ class ApiError(Exception):
 
 
 class ReauthRequired(ApiError):
-    """Raised by the step-up guard: the session must confirm the user's identity again."""
+    """Raised by the step-up guard: the session must confirm the user's identity again, at
+    ``level`` or above, within ``max_age`` seconds of the request. ``methods``: the user's
+    methods that reach the level. The body says it for our pages; the ``WWW-Authenticate``
+    challenge (RFC 9470) says it for any API client."""
 
-    def __init__(self, max_age: int, methods: list[str]) -> None:
+    def __init__(
+        self,
+        max_age: int,
+        methods: list[str],
+        level: Level = Level.ANY_FACTOR,
+        action: str = "",
+    ) -> None:
         super().__init__(
-            403, "Re-authentication required", "reauth_required", max_age=max_age, methods=methods
+            403,
+            "Re-authentication required",
+            "reauth_required",
+            headers={"WWW-Authenticate": challenge(action, level, max_age)},
+            max_age=max_age,
+            methods=methods,
+            level=level.label,
+            action=action,
         )
 
 

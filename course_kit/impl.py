@@ -7,7 +7,8 @@ is a clear error naming the file, never a silent fallback to the solutions.
 
 This module runs inside the sandbox too (it imports a submission's files there), so it needs
 nothing of the kit but :mod:`course_kit.kit`: exercises are named by anything with an ``id``,
-a ``file`` and a ``router`` flag (the manifest's :class:`~course_kit.manifest.Exercise`).
+a ``file`` and ``router`` and ``policy`` flags (the manifest's
+:class:`~course_kit.manifest.Exercise`).
 """
 
 import importlib.util
@@ -15,7 +16,7 @@ import itertools
 import os
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +27,7 @@ from course_kit.kit import KIT_ROOT, KitError
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
+    from course_app.policy import Requirement
     from course_app.settings import Settings
 
 ENV_VAR = "STEPUP_IMPL"
@@ -49,6 +51,8 @@ class ExerciseFile(Protocol):
     def file(self) -> str: ...
     @property
     def router(self) -> bool: ...
+    @property
+    def policy(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -153,11 +157,31 @@ class Implementation:
             routers.append(router)
         return routers
 
+    def policy_rows(self, exercises: Iterable[ExerciseFile]) -> dict[str, "Requirement"]:
+        """The ``POLICY`` rows of every exercise among ``exercises`` that sets some, checked:
+        a mapping from action names the app knows to ``Requirement`` values."""
+        from course_app.policy import UnknownAction, merged
+
+        rows: dict[str, Requirement] = {}
+        for exercise in exercises:
+            if not exercise.policy:
+                continue
+            table = self.get(exercise, "POLICY")
+            if not isinstance(table, Mapping):
+                raise ImplementationError(f"{self.shown(exercise)}: POLICY is not a dict")
+            try:
+                rows = merged(rows, table)
+            except UnknownAction as exc:
+                raise ImplementationError(f"{self.shown(exercise)}: POLICY: {exc}") from None
+        return rows
+
     def build_app(self, settings: "Settings", exercises: Iterable[ExerciseFile]) -> "FastAPI":
-        """The reference app with the routers of ``exercises`` from these files mounted."""
+        """The reference app with the routers and policy rows of ``exercises`` from these
+        files."""
         from course_app.app import create_app
 
-        return create_app(settings, self.routers(exercises))
+        chosen = list(exercises)
+        return create_app(settings, self.routers(chosen), self.policy_rows(chosen))
 
 
 def resolve(spec: str | None = None, default: str = DEFAULT) -> Implementation:

@@ -62,7 +62,8 @@ class Exercise(_Strict):
     title: str
     file: str = Field(pattern=r"^ex\d\d_\w+\.py$")
     notebook: str
-    router: bool = False
+    router: bool = False  # the file exports ``router``, an APIRouter the app mounts
+    policy: bool = False  # the file exports ``POLICY``, step-up rows the app lays over its own
     stub_sha256: str = ""  # the pristine starting stub: "untouched" is judged against it
     # When Gradescope shows this exercise's results to students; its points count either way
     # (the total is shown once every result is). Delay it where one result gives an answer

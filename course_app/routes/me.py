@@ -23,6 +23,7 @@ from course_app.deps import (
 from course_app.errors import ApiError, NotFound
 from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
+from course_app.policy import level_of
 from course_app.schemas import SecondFactor, TotpCode
 from course_app.security import totp
 from course_app.security.recency import is_recent, seconds_left, window_ends
@@ -47,6 +48,8 @@ def me(user: CurrentUser, session: CurrentSession, db: DB, settings: SettingsDep
             "expires_at": to_iso(ends) if recent and ends else None,
             "expires_in": seconds_left(session.confirmed_at, now, settings.reauth_window_seconds),
             "method": session.confirmed_method if recent else None,
+            # Derived from the method, never stored: what the stamp satisfies (policy.py).
+            "level": level_of(session.confirmed_method).label if recent else None,
             "max_age": settings.reauth_window_seconds,
         },
     }
@@ -126,7 +129,7 @@ def _leave_orgs(db: sqlite3.Connection, user_id: int) -> None:
     )
 
 
-@router.post("/me/2fa/setup")
+@router.post("/me/2fa/setup", name="setup_two_factor")
 def setup_totp(user: VerifiedUser, _: RecentAuth, db: DB, audit: AuditTrail) -> dict[str, str]:
     """Start (or restart) enrolment: a new secret, trusted only after ``/me/2fa/enable``."""
     if user.totp_enabled:
@@ -174,7 +177,7 @@ def enable_totp(body: TotpCode, user: VerifiedUser, db: DB, audit: AuditTrail) -
     return {"message": "Two-factor authentication is on.", "recovery_codes": codes}
 
 
-@router.post("/me/2fa/disable")
+@router.post("/me/2fa/disable", name="disable_two_factor")
 def disable_totp(
     body: SecondFactor,
     user: CurrentUser,
@@ -183,7 +186,8 @@ def disable_totp(
     settings: SettingsDep,
     audit: AuditTrail,
 ) -> dict[str, str]:
-    """Needs both: a recent confirmation *and* the second factor itself."""
+    """Needs both: a recent confirmation with the second factor (the policy's
+    ``disable_two_factor``) *and* a code in the body, which this request spends."""
     if not user.totp_enabled:
         raise ApiError(409, "Two-factor authentication is already off", "already_disabled")
     method, value = pick_one(totp=body.code, recovery_code=body.recovery_code)

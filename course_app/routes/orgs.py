@@ -19,9 +19,12 @@ from course_app.deps import (
     OrgSettingsMember,
     RecentAuth,
     SettingsDep,
+    StepUp,
+    StepUpRule,
     VerifiedUser,
 )
 from course_app.errors import ApiError, NotFound
+from course_app.models import Membership
 from course_app.schemas import DomainSet, MemberAdd, OrgCreate, RoleChange
 
 router = APIRouter(tags=["orgs"])
@@ -73,11 +76,20 @@ def list_members(manager: OrgMembersManager, db: DB) -> dict[str, Any]:
     }
 
 
+def require_for_owner(role: str, manager: Membership, step_up: StepUp) -> None:
+    """Making someone an owner hands them the org: the policy's ``grant_owner`` on top of the
+    route's own action. Only owners may (``memberships``); anyone else is refused as
+    ``forbidden`` there, without being asked to confirm first."""
+    if role == "owner" and manager.role == "owner":
+        step_up.require("grant_owner")
+
+
 @router.post("/orgs/{org_id}/members", status_code=202)
 def invite_member(
     body: MemberAdd,
     manager: OrgMembersManager,
     _: RecentAuth,
+    step_up: StepUpRule,
     db: DB,
     audit: AuditTrail,
     settings: SettingsDep,
@@ -86,6 +98,7 @@ def invite_member(
     become a member only when they accept (``POST /me/invitations/{id}/accept``), on the
     page the mail links to. Each one mails an address the inviter need not own: limited per
     address and per inviter, like sign-up and reset mail."""
+    require_for_owner(body.role, manager, step_up)
     email = accounts.normalize_email(body.email)
     if email is None:
         raise ApiError(400, "A valid email address is required", "invalid_email")
@@ -111,9 +124,11 @@ def change_role(
     body: RoleChange,
     manager: OrgMembersManager,
     _: RecentAuth,
+    step_up: StepUpRule,
     db: DB,
     audit: AuditTrail,
 ) -> dict[str, Any]:
+    require_for_owner(body.role, manager, step_up)
     with transaction(db):
         changed = memberships.change_role(db, audit, manager, user_id, body.role)
     return {"org_id": changed.org_id, "user_id": changed.user_id, "role": changed.role}

@@ -20,6 +20,7 @@ from course_app.deps import (
     CurrentUser,
     RecentAuth,
     SettingsDep,
+    StepUpRule,
     VerifiedUser,
 )
 from course_app.errors import ApiError, NotFound
@@ -45,7 +46,7 @@ def list_passkeys(user: CurrentUser, db: DB) -> list[dict[str, Any]]:
     return passkeys.list_passkeys(db, user.id)
 
 
-@router.post("/me/passkeys/options")
+@router.post("/me/passkeys/options", name="add_passkey")
 def registration_options(
     user: VerifiedUser, session: RecentAuth, db: DB, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -73,7 +74,12 @@ def add_passkey(
 
 @router.delete("/me/passkeys/{passkey_id:int}", status_code=204)
 def remove_passkey(
-    passkey_id: int, user: CurrentUser, _: RecentAuth, db: DB, audit: AuditTrail
+    passkey_id: int,
+    user: CurrentUser,
+    _: RecentAuth,
+    step_up: StepUpRule,
+    db: DB,
+    audit: AuditTrail,
 ) -> None:
     with transaction(db):
         row = db.execute(
@@ -81,12 +87,17 @@ def remove_passkey(
         ).fetchone()
         if row is None:
             raise NotFound("Passkey not found")
-        if user.password_hash is None and passkeys.count_passkeys(db, user.id) == 1:
+        last = passkeys.count_passkeys(db, user.id) == 1
+        if last and user.password_hash is None:
             raise ApiError(
                 409,
                 "This passkey is your only way to sign in: set a password first",
                 "last_credential",
             )
+        if last:
+            # The account's level drops with it. Counted under the write lock, so two
+            # removals at once cannot each believe that another passkey stays.
+            step_up.require("remove_last_passkey")
         db.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,))
         audit.record(user.id, "passkey_removed", f"passkey {passkey_id}")
         send_mail(

@@ -1,5 +1,5 @@
-"""The notebook's app: the reference app with the student's routers, rebuilt whenever one of
-their files changes, and a crash or a broken file answered with one readable 500.
+"""The notebook's app: the reference app with the student's routers and policy rows, rebuilt
+whenever one of their files changes, and a crash or a broken file answered with one readable 500.
 
 The reference app's own routes (sign-up, sign-in, confirming, …) never depend on an exercise
 file: a file that does not import leaves its routes out, and only a request that no route
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Match
 
 from course_app.app import create_app
+from course_app.policy import Requirement
 from course_app.settings import Settings
 from course_kit.impl import Implementation, ImplementationError
 from course_kit.manifest import load_course
@@ -36,8 +37,8 @@ class LiveApp:
     def app(self) -> FastAPI:
         sources = tuple((p.name, p.read_bytes()) for p in sorted(self.impl.folder.glob("*.py")))
         if self._app is None or sources != self._sources:
-            routers, self.broken = self._routers()
-            app = create_app(self.settings, routers)
+            routers, rows, self.broken = self._parts()
+            app = create_app(self.settings, routers, rows)
             # Replaces the app's own handler of the unexpected, which logs the whole traceback.
             app.add_exception_handler(Exception, self._crashed)
             self._app = app
@@ -45,15 +46,19 @@ class LiveApp:
             self.builds += 1
         return self._app
 
-    def _routers(self) -> tuple[list[APIRouter], list[str]]:
-        """The router of every exercise file that imports, and why the others do not."""
-        routers, broken = [], []
+    def _parts(self) -> tuple[list[APIRouter], dict[str, Requirement], list[str]]:
+        """The router and step-up policy rows of every exercise file that imports, and why
+        the others do not."""
+        routers: list[APIRouter] = []
+        rows: dict[str, Requirement] = {}
+        broken: list[str] = []
         for exercise in load_course().exercises:
             try:
                 routers += self.impl.routers([exercise])
+                rows |= self.impl.policy_rows([exercise])
             except ImplementationError as exc:
                 broken.append(str(exc))
-        return routers, broken
+        return routers, rows, broken
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         app = self.app

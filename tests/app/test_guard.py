@@ -34,6 +34,8 @@ def test_the_403_says_what_to_do(alice: TestClient) -> None:
         "code": "reauth_required",
         "max_age": 300,
         "methods": ["password"],
+        "level": "any_factor",  # setting up 2FA asks the second factor only of those who have one
+        "action": "setup_two_factor",
     }
 
 
@@ -42,7 +44,7 @@ def test_the_methods_follow_the_users_factors(
 ) -> None:
     enable_2fa(alice, clock)
     clock.tick(301)
-    assert_reauth_required(alice.delete("/me"), ["password", "totp", "recovery_code"])
+    assert_reauth_required(alice.delete("/me/sessions/1"), ["password", "totp", "recovery_code"])
     assert lab.user(ALICE) is not None
 
 
@@ -112,6 +114,7 @@ def test_a_fresh_login_is_not_a_recent_authentication(lab: Lab) -> None:
         "expires_at": None,
         "expires_in": None,
         "method": None,
+        "level": None,
         "max_age": 300,
     }
 

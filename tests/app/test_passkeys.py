@@ -46,6 +46,12 @@ def confirm_with(client: TestClient, credential: dict[str, Any]) -> Any:
     return client.post("/auth/confirm/passkey", json={"credential": credential})
 
 
+def confirm_with_passkey(client: TestClient, authenticator: SoftAuthenticator) -> None:
+    """Confirm with the passkey: what adding another one or removing the last one asks."""
+    r = confirm_with(client, authenticator.get(confirm_options(client)))
+    assert r.status_code == 200, r.text
+
+
 def sensitive(client: TestClient) -> Any:
     return client.request(*SENSITIVE)
 
@@ -99,6 +105,7 @@ def test_a_registered_passkey_is_listed_and_offered_as_a_method(
     assert "public_key" not in passkeys[0] and "credential_id" not in passkeys[0]
     assert alice.get("/me").json()["methods"] == ["password", "passkey"]
     assert any("passkey was added" in m["subject"] for m in lab.mail(ALICE))
+    confirm_with_passkey(alice, authenticator)  # another passkey needs the one she has
     r = alice.post("/me/passkeys/options")
     assert r.json()["excludeCredentials"][0]["id"] == authenticator.id
     clock.tick(301)
@@ -107,6 +114,7 @@ def test_a_registered_passkey_is_listed_and_offered_as_a_method(
 
 def test_the_same_authenticator_cannot_be_registered_twice(alice: TestClient) -> None:
     authenticator = add_passkey(alice)
+    confirm_with_passkey(alice, authenticator)
     options = alice.post("/me/passkeys/options").json()
     r = alice.post("/me/passkeys", json={"credential": authenticator.create(options)})
     assert r.status_code == 400, r.text
@@ -135,8 +143,10 @@ def test_registration_refuses_a_bad_response(
 def test_a_registration_challenge_is_single_use(lab: Lab, alice: TestClient) -> None:
     confirm(alice)
     options = alice.post("/me/passkeys/options").json()
-    r = alice.post("/me/passkeys", json={"credential": SoftAuthenticator().create(options)})
+    first = SoftAuthenticator()
+    r = alice.post("/me/passkeys", json={"credential": first.create(options)})
     assert r.status_code == 201, r.text
+    confirm_with_passkey(alice, first)  # a second passkey needs the first
     r = alice.post("/me/passkeys", json={"credential": SoftAuthenticator().create(options)})
     assert r.status_code == 400, r.text
     assert "already used" in r.json()["error"], r.text
@@ -374,6 +384,10 @@ def test_removing_a_passkey_is_a_sensitive_action(
     confirm(bob)
     assert bob.delete(f"/me/passkeys/{passkey_id}").status_code == 404
     confirm(alice)
+    # Her last passkey: a password confirmation is not enough to take the account's
+    # strongest factor away.
+    assert_reauth_required(alice.delete(f"/me/passkeys/{passkey_id}"), ["passkey"])
+    confirm_with_passkey(alice, alice_key)
     r = alice.delete(f"/me/passkeys/{passkey_id}")
     assert r.status_code == 204, r.text
     assert alice.get("/me/passkeys").json() == []

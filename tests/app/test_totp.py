@@ -84,7 +84,7 @@ def test_enable_returns_ten_recovery_codes_stored_hashed(lab: Lab, alice: TestCl
 
 
 def test_setup_is_refused_while_2fa_is_on(alice: TestClient, factors: TwoFactor) -> None:
-    confirm(alice)
+    confirm(alice, recovery_code=factors.recovery_codes[0])
     r = alice.post("/me/2fa/setup")
     assert r.status_code == 409, r.text
 
@@ -283,7 +283,7 @@ def test_disable_needs_the_factor_too(lab: Lab, alice: TestClient, factors: TwoF
 def test_disable_turns_2fa_off(
     lab: Lab, alice: TestClient, factors: TwoFactor, factor: str
 ) -> None:
-    confirm(alice)
+    confirm(alice, recovery_code=factors.recovery_codes[1])  # the policy: a second factor
     value = factors.code() if factor == "code" else factors.recovery_codes[0]
     r = alice.post("/me/2fa/disable", json={factor: value})
     assert r.status_code == 200, r.text

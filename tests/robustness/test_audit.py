@@ -79,6 +79,8 @@ def test_every_sensitive_action_is_recorded(lab: Lab, clock: FrozenDateTimeFacto
     r = alice.post("/me/2fa/enable", json={"code": code_at(secret, now)})
     assert r.status_code == 200, r.text
     codes = r.json()["recovery_codes"]
+    # Turning it off needs a second factor now that she has one (the step-up policy).
+    assert alice.post("/auth/confirm", json={"recovery_code": codes[1]}).status_code == 200
     assert alice.post("/me/2fa/disable", json={"code": "000000"}).status_code == 401
     assert alice.post("/me/2fa/disable", json={"recovery_code": codes[0]}).status_code == 200
     other_id = next(s["id"] for s in alice.get("/me/sessions").json() if not s["current"])
@@ -95,6 +97,7 @@ def test_every_sensitive_action_is_recorded(lab: Lab, clock: FrozenDateTimeFacto
         ("org_domain_changed", f"org {org}: acme.example"),
         ("two_factor_setup_started", ""),
         ("two_factor_enabled", ""),
+        ("confirmation_succeeded", "recovery_code"),
         ("two_factor_disable_failed", "wrong totp code"),
         ("two_factor_disabled", "with a recovery_code code"),
         ("session_revoked", f"session {other_id}"),
@@ -263,14 +266,17 @@ def test_a_password_reset_and_turning_2fa_off_notify_the_account(lab: Lab) -> No
     confirm(alice, NEW_PASSWORD)
     secret = alice.post("/me/2fa/setup").json()["secret"]
     codes = alice.post("/me/2fa/enable", json={"code": code_at(secret, datetime.now(UTC))}).json()
+    r = alice.post("/auth/confirm", json={"recovery_code": codes["recovery_codes"][1]})
+    assert r.status_code == 200, r.text  # turning it off takes a second factor
     r = alice.post("/me/2fa/disable", json={"recovery_code": codes["recovery_codes"][0]})
     assert r.status_code == 200, r.text
     assert subjects(lab, ALICE)[-1] == "Two-factor authentication was turned off"
-    assert [e for e, _ in events(alice)][-6:] == [
+    assert [e for e, _ in events(alice)][-7:] == [
         "password_reset",
         "signed_in",
         "confirmation_succeeded",
         "two_factor_setup_started",
         "two_factor_enabled",
+        "confirmation_succeeded",
         "two_factor_disabled",
     ]

@@ -75,6 +75,17 @@ const carriedFactors = (body) =>
 
 const needsStepUp = (answer) => answer.status === 403 && answer.data?.code === "reauth_required";
 
+// The requests one dialog unblocked are sent again one after another, in the order they
+// asked. Sent together, one that rotates the cookie or changes the password (a password
+// change) would have the other refused as superseded, depending on which the server took
+// first; in turn, each is checked against what the one before it left.
+let turn = Promise.resolve();
+function inTurn(request) {
+  const sent = turn.then(request);
+  turn = sent.catch(() => null);
+  return sent;
+}
+
 /** Send a request, stepping up and retrying when the server asks. Resolves with the JSON
  * body (null for 204); rejects with ApiError, Cancelled or Unsure. `purpose`, for actions,
  * says what the person asked for: the dialog reads "To <purpose>, confirm it's you." and a
@@ -86,7 +97,7 @@ export async function api(method, url, body, purpose) {
   if (needsStepUp(answer)) {
     if (!(await confirmIdentity(answer.data, purpose, carriedFactors(body)))) throw new Cancelled();
     confirmed = true;
-    answer = await send(method, url, body);
+    answer = await inTurn(() => send(method, url, body));
     if (needsStepUp(answer)) {
       // Confirmed, yet refused: the window closed while the request was on its way.
       const error = "The confirmation ran out before the request arrived";

@@ -1,5 +1,6 @@
 // The "Confirm your identity" dialog. It names the account and the action, opens on the
-// method this browser confirmed with last (of those the server's 403 listed) and offers the
+// method this browser confirmed with last (of those the server's 403 listed: the ones strong
+// enough for the action, and says why when the password is not among them) and offers the
 // others behind "Use another method", posts the answer to /auth/confirm (or the passkey
 // endpoints), and stays open on a wrong answer. Resolves with the server's answer
 // ({expires_in, …}) once confirmed, or null when the person cancels (button or Escape).
@@ -20,6 +21,14 @@ const EMPTY = {
   recovery_code: "Enter one of your recovery codes.",
 };
 const FACTOR_NAMES = { totp: "authenticator code", recovery_code: "recovery code" };
+// How the line that says why a password will not do names each way (policy.py's levels).
+const WAY_NAMES = {
+  password: "your password",
+  totp: "your authenticator code",
+  recovery_code: "a recovery code",
+  passkey: "a passkey",
+};
+const LEVELS = ["any_factor", "second_factor", "phishing_resistant"];
 
 let open = null; // the dialog on screen, shared by every request that needs it meanwhile
 
@@ -27,9 +36,30 @@ let open = null; // the dialog on screen, shared by every request that needs it 
  * completes "To …, confirm it's you" (e.g. "change your email address"); `carried` lists
  * the factors a request holds itself, which the dialog must not spend first. */
 export function confirmIdentity(challenge, purpose, carried = []) {
-  if (open) open.join(purpose, carried);
+  if (open) open.join(challenge, purpose, carried);
   else open = ask(challenge, purpose, carried);
   return open.answer;
+}
+
+/** What one dialog must satisfy for every request waiting on it: the methods all of their
+ * 403s list, the shortest max_age, and the actions that need more than any factor. */
+function combined(asked) {
+  const [first, ...others] = asked.map((entry) => entry.challenge);
+  return {
+    methods: (first.methods || []).filter((m) => others.every((c) => (c.methods || []).includes(m))),
+    max_age: Math.min(...asked.map((entry) => entry.challenge.max_age || 300)),
+    strong: asked.filter((entry) => LEVELS.indexOf(entry.challenge.level) > 0),
+  };
+}
+
+/** One line on why the password is not offered: "A password is not enough to turn off
+ * two-factor authentication: use a recovery code or a passkey." Empty when it would be. */
+function levelLine(strong, methods) {
+  if (!strong.length || !methods.length) return "";
+  const what = listing(strong.map((entry) => entry.purpose).filter(Boolean)) || "do this";
+  const passkeyOnly = strong.some((entry) => entry.challenge.level === "phishing_resistant");
+  if (passkeyOnly) return `Only a passkey is enough to ${what}: it cannot be phished.`;
+  return `A password is not enough to ${what}: use ${listing(methods.map((m) => WAY_NAMES[m]), "or")}.`;
 }
 
 // Another tab confirmed, and all tabs share one session: a dialog waiting here has nothing
@@ -70,6 +100,7 @@ function ask(challenge, purpose, carried) {
   const opener = document.activeElement;
   const account = document.body.dataset.account || "";
   const purposes = purpose ? [purpose] : [];
+  const asked = [{ challenge, purpose }]; // every request waiting on this dialog
   const excluded = new Set(carried);
   const listening = new AbortController();
   let method = null;
@@ -117,13 +148,17 @@ function ask(challenge, purpose, carried) {
     $("#confirm-why").textContent = purposes.length
       ? `To ${listing(purposes)}, confirm it's you.`
       : "This is a sensitive action. Confirm it's you to continue.";
-    const held = (challenge.methods || []).filter((m) => excluded.has(m));
+    const needed = combined(asked);
+    const held = needed.methods.filter((m) => excluded.has(m));
     $("#confirm-carried").textContent = held.length
       ? `This action already takes your ${listing(held.map((m) => FACTOR_NAMES[m]))}, so confirm another way.`
       : "";
     $("#confirm-carried").hidden = !held.length;
+    $("#confirm-window").textContent = duration(needed.max_age);
     if (busy) return; // the method being checked stays as it is
-    const methods = usable(challenge.methods, excluded);
+    const methods = usable(needed.methods, excluded);
+    $("#confirm-level").textContent = levelLine(needed.strong, methods);
+    $("#confirm-level").hidden = !$("#confirm-level").textContent;
     const next = methods.includes(method) ? method : preferred(methods);
     other.hidden = methods.length < 2 || !picker.hidden;
     $("#confirm-lost-device").hidden = methods.length > 1;
@@ -218,7 +253,8 @@ function ask(challenge, purpose, carried) {
     answer: new Promise((settle) => {
       resolve = settle;
     }),
-    join(another, factors) {
+    join(next, another, factors) {
+      asked.push({ challenge: next, purpose: another });
       if (another && !purposes.includes(another)) purposes.push(another);
       for (const factor of factors) excluded.add(factor);
       render(false);
@@ -228,7 +264,6 @@ function ask(challenge, purpose, carried) {
     },
   };
 
-  $("#confirm-window").textContent = duration(challenge.max_age || 300);
   $("#confirm-account").textContent = account;
   $("#confirm-who").hidden = !account;
   $("#confirm-username").value = account;

@@ -16,10 +16,10 @@ export function roughly(seconds) {
   return `about ${plural(Math.round(seconds / 60), "minute")}`;
 }
 
-/** "a", "a and b", "a, b and c". */
-export function listing(items) {
+/** "a", "a and b", "a, b and c" (or "a, b or c"). */
+export function listing(items, conjunction = "and") {
   if (items.length < 2) return items.join("");
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(", ")} ${conjunction} ${items[items.length - 1]}`;
 }
 
 /** A message that ends like a sentence, so another one can follow it. */

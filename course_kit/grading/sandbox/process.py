@@ -1,9 +1,9 @@
 """The submission process: the only process that ever runs a student's code.
 
-``python -m course_kit.grading.sandbox.process FOLDER SCRATCH LISTENER ID:FILE:ROUTER…`` imports the
-student's exercise files one by one, serves the reference app with each exercise's router
-mounted (one app per exercise, chosen by the ``X-Stepup-Exercise`` header) over HTTP on the Unix
-socket the judge bound and handed over as descriptor ``LISTENER``, and answers the judge's
+``python -m course_kit.grading.sandbox.process FOLDER SCRATCH LISTENER ID:FILE:FLAGS…`` imports
+the student's exercise files one by one, serves the reference app with each exercise's router
+and policy rows (one app per exercise, chosen by the ``X-Stepup-Exercise`` header) over HTTP on
+the Unix socket the judge bound and handed over as descriptor ``LISTENER``, and answers the judge's
 commands, one JSON line each way on stdin/stdout (:mod:`.protocol`):
 
 - ``reset``: the clock back to the start, the database back to its template;
@@ -111,7 +111,7 @@ class Driver:
             errors[part.id] = self.load(part)
             self.channel.send({"event": "imported", "exercise": part.id})
         for part in self.parts.values():
-            if part.router and part.id in self.modules:
+            if part.mounted and part.id in self.modules:
                 errors[part.id] = self.build(part) or errors[part.id]
         self.snapshot()
         self.freeze()
@@ -247,7 +247,7 @@ class Driver:
                 self.modules.pop(part.id, None)
                 self.apps.pop(part.id.encode(), None)
                 errors[part.id] = self.load(part)
-                if errors[part.id] is None and part.router:
+                if errors[part.id] is None and part.mounted:
                     errors[part.id] = self.build(part)
         finally:
             self.freeze()

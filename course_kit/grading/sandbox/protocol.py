@@ -93,23 +93,32 @@ class Raised:
 
 @dataclass(frozen=True)
 class Part:
-    """An exercise as the judge names it to the process: ``ex01:ex01_email_change.py:router``."""
+    """An exercise as the judge names it to the process: ``ex01:ex01_email_change.py:router``
+    (what the app takes from the file: its ``router``, its ``policy`` rows, both or neither)."""
 
     id: str
     file: str
     router: bool
+    policy: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "Part":
-        exercise_id, file, router = text.split(":")
-        return cls(exercise_id, file, router == "router")
+        exercise_id, file, flags = text.split(":")
+        taken = set(flags.split(","))
+        return cls(exercise_id, file, "router" in taken, "policy" in taken)
 
     @classmethod
     def of(cls, exercise: Any) -> "Part":
-        return cls(exercise.id, exercise.file, bool(exercise.router))
+        return cls(exercise.id, exercise.file, bool(exercise.router), bool(exercise.policy))
+
+    @property
+    def mounted(self) -> bool:
+        """Whether the app is built with this exercise (else its tests call its functions)."""
+        return self.router or self.policy
 
     def spec(self) -> str:
-        return f"{self.id}:{self.file}:{'router' if self.router else ''}"
+        flags = [name for name, on in (("router", self.router), ("policy", self.policy)) if on]
+        return f"{self.id}:{self.file}:{','.join(flags)}"
 
 
 def plain(value: Any, depth: int = 0) -> Any:
