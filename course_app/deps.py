@@ -39,6 +39,7 @@ from course_app.identity import available_methods
 from course_app.models import ApiKeyPrincipal, Membership, Session, User
 from course_app.permissions import find_membership, has_permission
 from course_app.policy import ANY, POLICY, Requirement, level_of, required_level, satisfying
+from course_app.schemas import RowId
 from course_app.security.recency import is_recent
 from course_app.security.tokens import hash_token
 from course_app.sessions import COOKIE, TOUCH_EVERY, best_effort, load_session
@@ -185,7 +186,7 @@ def require_verified_email(user: CurrentUser) -> User:
 VerifiedUser = Annotated[User, Depends(require_verified_email)]
 
 
-def get_membership(org_id: int, user: CurrentUser, db: DB) -> Membership:
+def get_membership(org_id: RowId, user: CurrentUser, db: DB) -> Membership:
     """The caller's membership of ``org_id``; 404 (not 403) so outsiders learn nothing."""
     membership = find_membership(db, org_id, user.id)
     if membership is None:
@@ -230,7 +231,7 @@ def require_org_members(member: OrgMember, user: CurrentUser) -> Membership:
 OrgMembersManager = Annotated[Membership, Depends(require_org_members)]
 
 
-def require_member_removal(user_id: int, member: OrgMember, user: CurrentUser) -> Membership:
+def require_member_removal(user_id: RowId, member: OrgMember, user: CurrentUser) -> Membership:
     """``DELETE /orgs/{org_id}/members/{user_id}``: leaving is anyone's right; removing
     someone else needs ``org:members`` from a verified address, like every other membership
     change, and is refused *before* the step-up is asked for."""

@@ -2,7 +2,18 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+
+def _ascii_digits(value: object) -> object:
+    # int() also reads Unicode digits and spaces ("\xa05" is 5): an id in a path is ASCII digits.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a row id: ASCII digits only")
+    return value
+
+
+# A row id from the path (/orgs/{org_id}): "5" is 5; " 5", "\xa05", "-5", Arabic-Indic digits: 422.
+RowId = Annotated[int, BeforeValidator(_ascii_digits)]
 
 
 class Body(BaseModel):

@@ -24,7 +24,7 @@ from course_app.errors import ApiError, NotFound
 from course_app.identity import available_methods, check_code, pick_one
 from course_app.mail import send_mail
 from course_app.policy import level_of
-from course_app.schemas import SecondFactor, TotpCode
+from course_app.schemas import RowId, SecondFactor, TotpCode
 from course_app.security import totp
 from course_app.security.recency import is_recent, seconds_left, window_ends
 from course_app.security.tokens import hash_token, new_recovery_codes
@@ -73,7 +73,7 @@ def security_log(user: CurrentUser, db: DB) -> list[dict[str, Any]]:
 
 @router.delete("/me/sessions/{session_id}", status_code=204)
 def revoke_session(
-    session_id: int, session: RecentAuth, db: DB, response: Response, audit: AuditTrail
+    session_id: RowId, session: RecentAuth, db: DB, response: Response, audit: AuditTrail
 ) -> None:
     with transaction(db):
         cur = db.execute(

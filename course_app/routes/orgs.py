@@ -25,7 +25,7 @@ from course_app.deps import (
 )
 from course_app.errors import ApiError, NotFound
 from course_app.models import Membership
-from course_app.schemas import DomainSet, MemberAdd, OrgCreate, RoleChange
+from course_app.schemas import DomainSet, MemberAdd, OrgCreate, RoleChange, RowId
 
 router = APIRouter(tags=["orgs"])
 
@@ -112,7 +112,7 @@ def invite_member(
 
 @router.delete("/orgs/{org_id}/invitations/{invitation_id}", status_code=204)
 def revoke_invitation(
-    invitation_id: int, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
+    invitation_id: RowId, manager: OrgMembersManager, _: RecentAuth, db: DB, audit: AuditTrail
 ) -> None:
     with transaction(db):
         memberships.revoke_invitation(db, audit, manager, invitation_id)
@@ -120,7 +120,7 @@ def revoke_invitation(
 
 @router.patch("/orgs/{org_id}/members/{user_id}")
 def change_role(
-    user_id: int,
+    user_id: RowId,
     body: RoleChange,
     manager: OrgMembersManager,
     _: RecentAuth,
@@ -136,7 +136,7 @@ def change_role(
 
 @router.delete("/orgs/{org_id}/members/{user_id}", status_code=204)
 def remove_member(
-    user_id: int, member: MemberRemover, _: RecentAuth, db: DB, audit: AuditTrail
+    user_id: RowId, member: MemberRemover, _: RecentAuth, db: DB, audit: AuditTrail
 ) -> None:
     """Remove a member (``org:members``, from a verified address), or leave (your own user
     id). Permission first: a member who may not remove others is told so without being
@@ -152,7 +152,7 @@ def my_invitations(user: VerifiedUser, db: DB) -> list[dict[str, Any]]:
 
 @router.post("/me/invitations/{invitation_id}/accept", status_code=201)
 def accept_invitation(
-    invitation_id: int, user: VerifiedUser, db: DB, audit: AuditTrail
+    invitation_id: RowId, user: VerifiedUser, db: DB, audit: AuditTrail
 ) -> dict[str, Any]:
     """Consent: only the person who proved they read the invited address can say yes."""
     with transaction(db):
@@ -161,7 +161,7 @@ def accept_invitation(
 
 
 @router.post("/me/invitations/{invitation_id}/decline", status_code=204)
-def decline_invitation(invitation_id: int, user: VerifiedUser, db: DB) -> None:
+def decline_invitation(invitation_id: RowId, user: VerifiedUser, db: DB) -> None:
     with transaction(db):
         memberships.decline(db, invitation_id, user)
 
@@ -184,7 +184,7 @@ def set_verified_domain(
 
 
 @router.post("/orgs/{org_id}/join", status_code=201)
-def join_by_domain(org_id: int, user: CurrentUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
+def join_by_domain(org_id: RowId, user: CurrentUser, db: DB, audit: AuditTrail) -> dict[str, Any]:
     """Domain auto-join trusts one thing: that the user *proved* they read mail at the domain."""
     org = _org(db, org_id)
     domain = org["verified_domain"]

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from course_app.accounts import get_user
 from course_app.csrf import normalize_origin
 from course_app.deps import DB, SettingsDep
+from course_app.schemas import RowId
 from course_app.sessions import COOKIE, load_session
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -129,7 +130,7 @@ def account(request: Request, db: DB, settings: SettingsDep) -> Response:
 
 
 @router.get("/organizations/{org_id}/members")
-def members(request: Request, org_id: int, db: DB, settings: SettingsDep) -> Response:
+def members(request: Request, org_id: RowId, db: DB, settings: SettingsDep) -> Response:
     """An org's members page; the API answers whether you may see it (404 for outsiders)."""
     email = _account_email(request, db, settings)
     if email is None:

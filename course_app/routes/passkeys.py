@@ -25,7 +25,7 @@ from course_app.deps import (
 )
 from course_app.errors import ApiError, NotFound
 from course_app.mail import quote, send_mail
-from course_app.schemas import Body
+from course_app.schemas import Body, RowId
 from course_app.sessions import COOKIE, create_session, end_previous_session
 
 router = APIRouter(tags=["passkeys"])
@@ -74,7 +74,7 @@ def add_passkey(
 
 @router.delete("/me/passkeys/{passkey_id:int}", status_code=204)
 def remove_passkey(
-    passkey_id: int,
+    passkey_id: RowId,
     user: CurrentUser,
     _: RecentAuth,
     step_up: StepUpRule,

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from app_helpers import ALICE, BOB, PASSWORD, confirm, table_dump
@@ -218,6 +219,26 @@ def test_odd_ids_are_a_4xx(ready: tuple[TestClient, int], method: str, path: str
     r = alice.request(method, path.format(huge=2**64, org=org_id))
     assert 400 <= r.status_code < 500, r.text
     assert "error" in r.json()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["%C2%A0{org}", "%20{org}", "{org}%20", "+{org}", "{org}_", "{arabic}", "{fullwidth}"],
+)
+@pytest.mark.parametrize("path", ["/orgs/{id}", "/orgs/{id}/api-keys", "/orgs/{id}/members"])
+def test_an_id_is_ascii_digits_only(
+    ready: tuple[TestClient, int], path: str, spelling: str
+) -> None:
+    """int() reads " 5", "\\xa05" and Arabic-Indic 5 as 5: only "5" names org 5."""
+    alice, org_id = ready
+    assert alice.get(path.format(id=org_id)).status_code == 200
+    digits = str(org_id)
+    arabic = "".join(chr(0x660 + int(d)) for d in digits)
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in digits)
+    odd = spelling.format(org=digits, arabic=quote(arabic), fullwidth=quote(fullwidth))
+    r = alice.get(path.format(id=odd))
+    assert r.status_code == 422, r.text
+    assert "ASCII digits only" in r.json()["error"], r.text
 
 
 def test_an_odd_authorization_header_is_a_401(lab: Lab) -> None:

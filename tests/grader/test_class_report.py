@@ -30,7 +30,7 @@ WRONG = "ex04: one statement answered wrongly"  # tests/meta/mutants.toml: signs
 
 # What each submission is, and so what the report must say.
 ROWS = ["ada", "bob", "cyd", "dee", "eve.zip", "fay", "gus", "hal", "ivy", "jon"]
-SCORES = {"ada": 22, "bob": 0, "cyd": 20, "dee": 17, "fay": 2, "gus": 5, "hal": 0}
+SCORES = {"ada": 27, "bob": 0, "cyd": 25, "dee": 22, "fay": 2, "gus": 5, "hal": 0}
 SCORES |= {"ivy": 2, "jon": 0}  # eve.zip is not graded
 # (attempted, passed) per task: untouched and missing exercises and eve.zip left out.
 RATES = {
@@ -47,6 +47,9 @@ RATES = {
     ("ex05", 1): (3, 2),  # ada cyd dee; dee's file does not parse
     ("ex05", 2): (3, 2),
     ("ex05", 3): (3, 2),
+    ("ex06", 1): (3, 3),  # ada cyd dee
+    ("ex06", 2): (3, 3),
+    ("ex06", 3): (3, 3),
 }
 
 
@@ -126,7 +129,7 @@ def test_pass_rates_exclude_untouched_missing_and_errored_rows(batch: Path) -> N
         in summary
     )
     assert "- Graded: 9; not graded (errors): 1; flagged for review: 1" in summary
-    assert "- Mean score 7.6, median 2.0 (out of 22)" in summary  # 68 / 9
+    assert "- Mean score 9.2, median 2.0 (out of 27)" in summary  # 83 / 9
 
 
 def test_the_most_failed_tests_name_their_first_message_and_who(batch: Path) -> None:
@@ -169,11 +172,11 @@ def test_crashes_timeouts_untouched_and_flags_are_listed(batch: Path) -> None:
     assert problems["crash"] == [("dee", "ex05")]
     assert problems["timeout"] == [("gus", "ex01")]
     assert problems["flagged"] == [("fay", "ex03")]
-    missing = ["ex01", "ex02", "ex03", "ex05"]
+    missing = ["ex01", "ex02", "ex03", "ex05", "ex06"]
     assert problems["untouched"] == [
         *[("bob", e.id) for e in COURSE.exercises],
-        *[("fay", e) for e in ("ex01", "ex02", "ex05")],
-        *[("gus", e) for e in ("ex03", "ex04", "ex05")],
+        *[("fay", e) for e in ("ex01", "ex02", "ex05", "ex06")],
+        *[("gus", e) for e in ("ex03", "ex04", "ex05", "ex06")],
         *[(name, e) for name in ("hal", "ivy", "jon") for e in missing],
     ]
 
