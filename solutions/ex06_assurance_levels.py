@@ -34,9 +34,10 @@ def read_challenge(header: str) -> dict[str, Any] | None:
 
     Scheme and parameter names ignore case. A value is a token (``max_age=300``) or a quoted
     string, which may hold commas and backslash escapes (``"a \\"b\\", c"``). A missing
-    ``max_age`` is None, missing ``acr_values`` an empty list.
+    ``max_age`` is None, missing ``acr_values`` an empty list, a missing ``error_description``
+    an empty ``description``.
     """
-    # TODO(task 2): split the parameters (commas inside quotes do not count), unquote them.
+    # TODO(task 2): split the parameters (commas inside quotes do not count), drop the quotes.
     # BEGIN SOLUTION
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "bearer":
@@ -63,7 +64,8 @@ def read_challenge(header: str) -> dict[str, Any] | None:
 def ways_to_confirm(challenge: dict[str, Any], methods: list[str]) -> list[str]:
     """Which of the person's ``methods`` (``password``, ``totp``, ``recovery_code``,
     ``passkey``; in their order) would satisfy ``challenge`` (what ``read_challenge`` gives):
-    those whose level's ACR value is among its ``acr_values``."""
+    those whose level's ACR value is among its ``acr_values``. A method the policy does not
+    know (another server's ``sms``) satisfies nothing: it is left out."""
     # TODO(task 3): keep the methods whose level's ACR value the challenge accepts.
     # BEGIN SOLUTION
     accepted = set(challenge.get("acr_values") or [])

@@ -47,6 +47,7 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
             advice,
             broken,
             not_started,
+            pristine,
             unfinished_free_text,
             unfinished_warning,
         )
@@ -59,10 +60,11 @@ def check(exercise_id: str, impl: str | None = None) -> Table:
         return _check_table(exercise, rows, trouble, exercise.file, impl or "?")
     rows = []
     why = broken(score.tasks)  # a file that cannot be used: said once, in the first row
+    untouched = pristine(exercise, chosen)
     for task_score in score.tasks:
         task, failure = task_score.task, task_score.first_failure
         message = _readable(failure.message or failure.status) if failure else ""
-        if not_started(task_score):  # as stepup check says it
+        if not_started(task_score, untouched):  # as stepup check says it
             message = "not started yet"
         if why is not None:
             message = why if not rows else "not checked until the file can be used"

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from course_kit.grading.outcome import Score, TaskScore
 from course_kit.impl import Implementation
-from course_kit.manifest import Course
+from course_kit.manifest import Course, Exercise, stub_digest
 from course_kit.markup import to_plain
 from course_kit.source import free_text
 from course_kit.text import plural
@@ -23,9 +23,22 @@ def stub_raised(task_score: TaskScore) -> str | None:
     return None
 
 
-def not_started(task_score: TaskScore) -> bool:
-    """The task's own code is still the stub's ``raise NotImplementedError("task N: …")``."""
-    return (stub_raised(task_score) or "").startswith(f"task {task_score.task.n}:")
+def not_started(task_score: TaskScore, pristine: bool = False) -> bool:
+    """The task's own code is still the stub's ``raise NotImplementedError("task N: …")``, or
+    the whole file is still the starting stub (``pristine``): a task that only adds a line
+    (ex01's guard, ex06's policy row) has no stub of its own to raise."""
+    if task_score.passed:
+        return False
+    return pristine or (stub_raised(task_score) or "").startswith(f"task {task_score.task.n}:")
+
+
+def pristine(exercise: Exercise, impl: Implementation) -> bool:
+    """``impl``'s file for ``exercise`` is byte for byte the stub pinned in course.toml."""
+    try:
+        content = impl.path_of(exercise).read_bytes()
+    except OSError:
+        return False
+    return bool(exercise.stub_sha256) and stub_digest(content) == exercise.stub_sha256
 
 
 def advice(task_score: TaskScore) -> str | None:
@@ -128,6 +141,7 @@ def print_report(
             say(f"  [red]✗[/] not checked: {escape(why)}")
             say("      fix this first: no task of the file can run until then", style="dim")
             continue
+        untouched = pristine(exercise, impl)
         for task_score in tasks:
             task = task_score.task
             if task_score.passed and task_score.deferred:
@@ -144,7 +158,7 @@ def print_report(
                 continue
             say(f"  [red]✗[/] task {task.n}: {task.title}")
             failure = task_score.first_failure
-            if not_started(task_score):
+            if not_started(task_score, untouched):
                 say("      not started yet", markup=False)
             elif failure is not None:
                 say(f"      {failure.message or failure.status}", markup=False)

@@ -1,6 +1,7 @@
 """`stepup check`: the student's view, through the same engine as the grader; it always ends
 with the next step."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,23 @@ def test_the_hint_fits_the_check_that_failed(tmp_path: Path) -> None:
         .hint("test_a_link_goes_to_the_new_address_and_verifies_it")
         in task3
     )
+
+
+def test_every_task_of_an_untouched_stub_is_not_started(tmp_path: Path) -> None:
+    """A task that only adds a line (ex01's guard, ex06's policy row) has no stub of its own to
+    raise: while the file is the pinned stub it is "not started yet" too, not what the stub's
+    route answered. One edited byte and the checks speak again."""
+    for exercise_id in ("ex01", "ex06"):
+        out = stepup_check(exercise_id)
+        task1 = out[out.index("✗ task 1") : out.index("✗ task 2")]
+        assert "not started yet" in task1, out
+    folder = tmp_path / "exercises"
+    shutil.copytree(KIT_ROOT / "exercises", folder)
+    edited = folder / "ex06_assurance_levels.py"
+    edited.write_text(edited.read_text() + "\n")
+    out = stepup_check("ex06", "--impl", str(folder))
+    task1 = out[out.index("✗ task 1") : out.index("✗ task 2")]
+    assert "not started yet" not in task1 and "DELETE /me" in task1, out
 
 
 def test_untouched_tasks_get_their_own_hints_in_plain_text() -> None:

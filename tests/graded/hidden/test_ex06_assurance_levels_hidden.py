@@ -49,6 +49,11 @@ def test_a_strong_confirmation_still_expires(make_lab, clock) -> None:
             ' \\"yes\\", then go"',
             {"acr_values": [], "max_age": None, "description": 'Say "yes", then go'},
         ),
+        (  # an escaped backslash is one backslash: unescaping twice loses it
+            'Bearer error=insufficient_user_authentication, error_description="Files in'
+            ' C:\\\\new, \\"now\\""',
+            {"acr_values": [], "max_age": None, "description": 'Files in C:\\new, "now"'},
+        ),
     ],
 )
 def test_challenges_written_another_way(student_of, header: str, wanted: dict) -> None:
