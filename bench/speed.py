@@ -14,7 +14,6 @@ Figures, never assertions (DEVELOPERS.md).
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -89,21 +88,16 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
 
 
 def hostile(work: Path) -> list[tuple[str, str]]:
-    """(case, its memory note) for every hostile case graded here."""
-    import tomllib
+    """(case, its memory note) for every hostile case graded here, each prepared as the
+    hostile tests prepare it (honest parts, derived files, archives written now)."""
+    sys.path.insert(0, str(KIT_ROOT / "tests" / "grader"))
+    from grader_helpers import prepare
 
     from course_kit.teach.grade.grade import grade
 
     found = []
     for case in sorted(p for p in HOSTILE.iterdir() if (p / "case.toml").is_file()):
-        folder = work / "hostile" / case.name
-        shutil.copytree(case, folder, ignore=shutil.ignore_patterns("case.toml"))
-        honest = tomllib.loads((case / "case.toml").read_text()).get("honest", [])
-        (folder / "exercises").mkdir(exist_ok=True)
-        for exercise_id in honest:
-            name = COURSE.exercise(exercise_id).file
-            shutil.copy(KIT_ROOT / "solutions" / name, folder / "exercises" / name)
-        notes = grade(folder).notes
+        notes = grade(prepare(case.name, work / "hostile")).notes
         memory = next((n for n in notes if n.startswith("memory: ")), "memory: not measured")
         found.append((case.name, memory))
     return found
