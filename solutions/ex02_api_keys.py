@@ -19,7 +19,7 @@ from course_app.db import transaction
 from course_app.deps import DB, CurrentUser, OrgSettingsMember, RecentAuth
 from course_app.errors import NotFound
 from course_app.models import Membership
-from course_app.schemas import ApiKeyCreate, RowId
+from course_app.schemas import ApiKeyCreate
 from course_app.security.tokens import hash_token, new_api_key
 
 router = APIRouter(tags=["ex02"])
@@ -56,7 +56,7 @@ def mint_key(db: sqlite3.Connection, admin: Membership, user_id: int, name: str)
 
 @router.delete("/orgs/{org_id}/api-keys/{key_id}", status_code=204)
 def revoke_api_key(
-    key_id: RowId,
+    key_id: int,
     admin: OrgSettingsMember,
     # TODO(task 3): revoking is sensitive too: require a recent confirmation.
     _: RecentAuth,  # SOLUTION: as sensitive as creating (think of a hijacked session)
