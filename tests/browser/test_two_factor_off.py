@@ -5,7 +5,7 @@ must not spend a code first, or the one typed in the card is refused as used. Th
 from collections.abc import Callable
 
 import pytest
-from browser_helpers import dialog, sign_in_with_totp, with_totp
+from browser_helpers import dialog, screenshot, sign_in_with_totp, with_totp
 from playwright.sync_api import Page, expect
 
 from course_kit.lab import Lab
@@ -34,6 +34,7 @@ def test_the_code_typed_to_turn_2fa_off_is_spent_once(
     expect(dialog(page).get_by_role("textbox", name="Recovery code")).to_be_focused()
     expect(dialog(page).get_by_role("button", name="Use another method")).to_be_hidden()
     expect(dialog(page).get_by_label("Your password")).to_be_hidden()
+    screenshot(page, "confirm-modal-level.png")
     dialog(page).get_by_role("textbox", name="Recovery code").fill(live.recovery_codes(email)[0])
     dialog(page).get_by_role("button", name="Confirm").click()
 
