@@ -131,7 +131,8 @@ class StepUp:
         a stamp too weak for this action still opens the window for the actions it does
         satisfy, until it expires (it is never restarted nor cleared here)."""
         requirement = self.policy.get(action, ANY)
-        max_age = requirement.max_age or self.window
+        # A row may shorten the window, never lengthen it.
+        max_age = min(requirement.max_age or self.window, self.window)
         # The account's factors matter only above "any factor" (the level is lowered to
         # what the account has), so most requests skip the two queries.
         methods = available_methods(self.db, self.user) if requirement.level > ANY.level else []

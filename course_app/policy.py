@@ -118,21 +118,39 @@ POLICY: dict[str, Requirement] = {
 }
 
 
-class UnknownAction(ValueError):
-    """A policy row for an action no route has: it would never be asked."""
+class BadPolicyRow(ValueError):
+    """A policy row the guard could not honour, or one that would weaken its action."""
 
 
 def merged(
     base: Mapping[str, Requirement], rows: Mapping[str, Requirement]
 ) -> dict[str, Requirement]:
-    """``base`` with ``rows`` laid over it (an exercise's); each row must name a known action
-    and hold a :class:`Requirement`."""
+    """``base`` with ``rows`` laid over it (an exercise's). Each row must name a known action
+    and hold a :class:`Requirement` with a :class:`Level` and ``max_age`` None or whole
+    seconds >= 1; and it may only make its action stricter: a level below ``base``'s for the
+    same action is refused (a lesson's file must not undo what the app defends). A ``max_age``
+    can only shorten the window: the guard takes the shorter of the two."""
     for action, requirement in rows.items():
         if action not in ACTIONS:
             known = ", ".join(sorted(ACTIONS))
-            raise UnknownAction(f"no action is called {action!r} (the actions: {known})")
+            raise BadPolicyRow(f"no action is called {action!r} (the actions: {known})")
         if not isinstance(requirement, Requirement):
-            raise UnknownAction(f"the row for {action!r} is not a Requirement: {requirement!r}")
+            raise BadPolicyRow(f"the row for {action!r} is not a Requirement: {requirement!r}")
+        if not isinstance(requirement.level, Level):
+            raise BadPolicyRow(
+                f"the row for {action!r}: level {requirement.level!r} is not a Level"
+            )
+        age = requirement.max_age
+        if age is not None and (type(age) is not int or age < 1):
+            raise BadPolicyRow(
+                f"the row for {action!r}: max_age {age!r} is not whole seconds >= 1 (or None)"
+            )
+        floor = base.get(action, ANY).level
+        if requirement.level < floor:
+            raise BadPolicyRow(
+                f"the row for {action!r} asks {requirement.level.label}, less than the app's"
+                f" {floor.label}: a row may only make an action stricter"
+            )
     return {**base, **rows}
 
 

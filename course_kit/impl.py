@@ -160,7 +160,7 @@ class Implementation:
     def policy_rows(self, exercises: Iterable[ExerciseFile]) -> dict[str, "Requirement"]:
         """The ``POLICY`` rows of every exercise among ``exercises`` that sets some, checked:
         a mapping from action names the app knows to ``Requirement`` values."""
-        from course_app.policy import UnknownAction, merged
+        from course_app.policy import POLICY, BadPolicyRow, merged
 
         rows: dict[str, Requirement] = {}
         for exercise in exercises:
@@ -170,9 +170,10 @@ class Implementation:
             if not isinstance(table, Mapping):
                 raise ImplementationError(f"{self.shown(exercise)}: POLICY is not a dict")
             try:
-                rows = merged(rows, table)
-            except UnknownAction as exc:
+                merged(POLICY, table)  # each exercise's rows checked against the app's own
+            except BadPolicyRow as exc:
                 raise ImplementationError(f"{self.shown(exercise)}: POLICY: {exc}") from None
+            rows |= table
         return rows
 
     def build_app(self, settings: "Settings", exercises: Iterable[ExerciseFile]) -> "FastAPI":

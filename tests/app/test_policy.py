@@ -2,6 +2,7 @@
 with a second factor and for one with a password only; the rules of levels and windows; and the
 RFC 9470 challenge of every ``reauth_required`` 403, read by a standard parser (werkzeug's)."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from course_app.policy import (
     ACR_VALUES,
     ACTIONS,
     POLICY,
+    BadPolicyRow,
     Level,
     Requirement,
-    UnknownAction,
     level_of,
     required_level,
 )
@@ -264,13 +265,53 @@ def test_a_phishing_resistant_row_asks_for_a_passkey_only_of_those_who_have_one(
 
 
 @pytest.mark.parametrize(
-    "rows",
-    [{"delete_acount": Requirement()}, {"delete_account": "second_factor"}],
-    ids=["unknown action", "not a Requirement"],
+    ("rows", "said"),
+    [
+        ({"delete_acount": Requirement()}, "no action is called 'delete_acount'"),
+        ({"delete_account": "second_factor"}, "is not a Requirement"),
+        ({"delete_account": Requirement(0)}, "level 0 is not a Level"),  # type: ignore[arg-type]
+        ({"delete_account": Requirement(max_age=0)}, "max_age 0 is not whole seconds"),
+        ({"delete_account": Requirement(max_age=-5)}, "max_age -5 is not whole seconds"),
+        ({"delete_account": Requirement(max_age=2.5)}, "max_age 2.5"),  # type: ignore[arg-type]
+        ({"delete_account": Requirement(max_age=True)}, "max_age True"),
+        ({"add_passkey": Requirement()}, "asks any_factor, less than the app's second_factor"),
+        ({"disable_two_factor": Requirement()}, "a row may only make an action stricter"),
+    ],
+    ids=[
+        "unknown action",
+        "not a Requirement",
+        "a plain int for a level",
+        "max_age 0",
+        "a negative max_age",
+        "a fraction of a second",
+        "a bool for seconds",
+        "a weaker add_passkey",
+        "a weaker disable_two_factor",
+    ],
 )
-def test_a_bad_row_stops_the_app_from_being_built(tmp_path: Path, rows: dict[str, Any]) -> None:
-    with pytest.raises(UnknownAction, match="delete_acc"):
+def test_a_bad_row_stops_the_app_from_being_built(
+    tmp_path: Path, rows: dict[str, Any], said: str
+) -> None:
+    """A row the guard could not honour, or one that undoes a defence (a phished password
+    enrolling the attacker's passkey), is an error at start-up: never a 500 at the first
+    request, never a silently weaker app."""
+    with pytest.raises(BadPolicyRow, match=re.escape(said)):
         create_app(lab_settings(tmp_path), (), rows)
+
+
+def test_a_row_shortens_the_window_but_never_lengthens_it(
+    tmp_path: Path, clock: FrozenDateTimeFactory
+) -> None:
+    lab = custom_lab(tmp_path, {"revoke_session": Requirement(max_age=10**14)})
+    try:
+        alice = lab.person("alice@example.com")
+        confirm(alice)
+        clock.tick(301)
+        r = alice.delete("/me/sessions/999999")
+        assert r.status_code == 403, r.text
+        assert r.json()["max_age"] == 300 and challenge_of(r).parameters["max_age"] == "300"
+    finally:
+        lab.close()
 
 
 def test_the_challenge_is_plain_ascii_without_quotes_inside() -> None:

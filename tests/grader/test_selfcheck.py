@@ -92,6 +92,20 @@ def test_every_task_of_an_untouched_stub_is_not_started(tmp_path: Path) -> None:
     assert "not started yet" not in task1 and "DELETE /me" in task1, out
 
 
+def test_a_policy_row_that_weakens_an_action_is_refused_with_its_file(tmp_path: Path) -> None:
+    """Exercise 6's POLICY may make actions stricter, never weaker: a row that lets a phished
+    password enrol a passkey stops the exercise, named, instead of passing its tests."""
+    folder = tmp_path / "exercises"
+    shutil.copytree(KIT_ROOT / "solutions", folder)
+    ex06 = folder / "ex06_assurance_levels.py"
+    row = '    "delete_account": Requirement(Level.SECOND_FACTOR),  # SOLUTION\n'
+    ex06.write_text(ex06.read_text().replace(row, row + '    "add_passkey": Requirement(),\n'))
+    out = stepup_check("ex06", "--impl", str(folder))
+    assert "(0/5 points)" in out, out
+    said = "ex06_assurance_levels.py: POLICY: the row for 'add_passkey' asks any_factor"
+    assert said in out, out
+
+
 def test_untouched_tasks_get_their_own_hints_in_plain_text() -> None:
     """A stub's NotImplementedError is a task not started yet: it gets the task's hint, not the
     advice for an exception; and the terminal shows the hint's words, not its Markdown."""
