@@ -1,7 +1,9 @@
 """The grading engine's targets, as ratios of one interleaved run: ``python -m bench.speed``.
 
 Each round measures, one after the other, ``python -c "import course_app.app"`` (the yardstick:
-what any use of the app costs), ``stepup check exNN`` for every exercise, a save seen by
+what any use of the app costs), ``stepup check exNN`` for every exercise, cold
+(``STEPUP_WARM=0``: new processes for the check) and warm (answered by the server an earlier
+check left, ``course_kit/student/warm.py``), a save seen by
 ``stepup watch`` (its warm judge imports the saved file afresh), a whole ``stepup teach grade``
 and ``jupyter nbconvert --execute`` of notebook 01; the medians of the rounds give the ratios.
 Interleaving keeps a busy moment of the machine from landing on one measure only. With
@@ -26,8 +28,10 @@ from bench.grading import complete_submission
 from course_kit.grading.engine import WarmJudge
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import load_course
+from course_kit.student import warm
 
 COURSE = load_course()
+COLD, WARM = os.environ | {warm.ENV_VAR: "0"}, os.environ | {warm.ENV_VAR: "1"}
 NOTEBOOK = KIT_ROOT / "notebooks" / "01_email_change.ipynb"
 HOSTILE = KIT_ROOT / "tests" / "grader" / "hostile"
 
@@ -48,8 +52,14 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
     measures: dict[str, Callable[[int], float]] = {
         "import course_app.app": lambda n: seconds([sys.executable, "-c", "import course_app.app"]),
         **{
-            f"stepup check {e.id}": (
-                lambda n, e=e: seconds([*stepup, "check", "--impl", str(folder), e.id])
+            f"stepup check {e.id}, cold": (
+                lambda n, e=e: seconds([*stepup, "check", "--impl", str(folder), e.id], COLD)
+            )
+            for e in COURSE.exercises
+        },
+        **{
+            f"stepup check {e.id}, warm": (
+                lambda n, e=e: seconds([*stepup, "check", "--impl", str(folder), e.id], WARM)
             )
             for e in COURSE.exercises
         },
@@ -72,6 +82,7 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
     }
     found: dict[str, list[float]] = {name: [] for name in [*measures, "watch: a save"]}
     judge = WarmJudge(folder, COURSE)
+    seconds([*stepup, "check", "--impl", str(folder), "ex04"], WARM)  # leaves a warm server
     try:
         judge.check()  # the first check boots the warm judge; saves are what a student waits for
         for n in range(count):
@@ -84,6 +95,7 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
                 found["watch: a save"].append(time.perf_counter() - started)
     finally:
         judge.close()
+        warm.stop(folder, COURSE)
     return found
 
 
@@ -115,8 +127,9 @@ def main() -> None:
         base = medians["import course_app.app"]
         for name, value in medians.items():
             print(f"  {name:28} median {value:6.2f} s  = {value / base:5.2f} x the import")
-        checks = [v for k, v in medians.items() if k.startswith("stepup check")]
-        print(f"\nslowest check ÷ import: {max(checks) / base:.2f} x (target ≤ 1.5 x)")
+        for kind in ("cold", "warm"):
+            checks = [v for k, v in medians.items() if k.startswith("stepup check") and kind in k]
+            print(f"\nslowest {kind} check ÷ import: {max(checks) / base:.2f} x (target ≤ 1.5 x)")
         print(
             f"a save under watch ÷ import: {medians['watch: a save'] / base:.2f} x (target ≤ 0.5 x)"
         )

@@ -1,5 +1,6 @@
 """Fixtures for every test, and the one place the implementation switch is read."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,10 @@ from freezegun.api import FrozenDateTimeFactory
 from course_kit.impl import ENV_VAR, Implementation, resolve
 from course_kit.lab import Lab
 from course_kit.timetravel import frozen_clock
+
+# Every `stepup check` of the suite runs cold: a warm server (course_kit/student/warm.py) would
+# outlive the test that started it. tests/grader/test_warm_check.py starts and stops its own.
+os.environ["STEPUP_WARM"] = "0"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -238,7 +238,8 @@ class WarmJudge:
         self.judge: subprocess.Popen[bytes] | None = None
         self.grading: GradingRun | None = None
 
-    def _start(self) -> tuple[GradingRun, subprocess.Popen[bytes]]:
+    def start(self) -> tuple[GradingRun, subprocess.Popen[bytes]]:
+        """Start the judge and its submission process (the first check does it anyway)."""
         limits = self.course.grading.limits
         private = Path(tempfile.mkdtemp(prefix="stepup-watch-", dir=scratch_root()))
         private.chmod(0o711)
@@ -255,15 +256,22 @@ class WarmJudge:
     ) -> tuple[Score, str]:
         """The visible graded tests of ``exercise_ids`` (all by default), after importing the
         ``changed`` exercise files afresh."""
+        ids = list(exercise_ids or self.course.ids)
+        out, problems = self.run(ids, changed)
+        outcome = read_outcome(out, self.course, ids, problems)
+        return at_home(outcome, self.course, ids), outcome.output
+
+    def run(self, ids: Sequence[str], changed: Sequence[str] = ()) -> tuple[Path, list[str]]:
+        """Run the tests of ``ids``: the judge's lines (for :func:`read_outcome`), and what
+        went wrong around them."""
         grading, judge = (
             (self.grading, self.judge)
             if self.judge is not None and self.grading is not None and self.judge.poll() is None
-            else self._start()
+            else self.start()
         )
-        ids = list(exercise_ids or self.course.ids)
         self.checks += 1
         out = grading.private / "judge0" / f"check{self.checks}.jsonl"
-        request = {"run": ids, "reload": list(changed), "out": str(out)}
+        request = {"run": list(ids), "reload": list(changed), "out": str(out)}
         problems = []
         assert judge.stdin is not None and judge.stdout is not None
         try:
@@ -277,8 +285,7 @@ class WarmJudge:
             problems.append("the graded tests did not run: the judge stopped")
         if problems:
             self.close()
-        outcome = read_outcome(out, self.course, ids, problems)
-        return at_home(outcome, self.course, ids), outcome.output
+        return out, problems
 
     def close(self) -> None:
         judge, grading, self.judge, self.grading = self.judge, self.grading, None, None

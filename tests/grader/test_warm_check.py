@@ -1,0 +1,98 @@
+"""A warm ``stepup check`` (course_kit/student/warm.py): the server a cold check leaves behind
+answers the next checks with the same judge and submission process, sees every edit of an
+exercise file, never answers for a kit that changed, and talks only through a folder of this
+user's alone. Waits are for states, with deadlines far above what a busy machine needs."""
+
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from course_kit.grading.engine import check as cold_check
+from course_kit.kit import KIT_ROOT
+from course_kit.manifest import load_course
+from course_kit.student import warm
+
+COURSE = load_course()
+BOOT_SECONDS = 120
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOOT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"after {BOOT_SECONDS} s: {what}"
+        time.sleep(0.1)
+
+
+def answering() -> bool:
+    """A warm server takes connections (a connection that asks nothing changes nothing)."""
+    private = warm.private_folder()
+    assert private is not None
+    for path in private.glob("check-*.sock"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            try:
+                conn.connect(str(path))
+                return True
+            except OSError:
+                continue
+    return False
+
+
+@pytest.fixture
+def exercises(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The untouched stubs in a folder of their own, and a runtime folder of the test's own
+    (short: a socket's path has at most 107 bytes)."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))
+    folder = tmp_path_factory.mktemp("w") / "exercises"
+    shutil.copytree(KIT_ROOT / "exercises", folder)
+    yield folder
+    warm.stop(folder, COURSE)
+
+
+def points(result: tuple | None) -> list[int]:
+    assert result is not None, "the warm server did not answer"
+    return [t.earned for t in result[0].tasks]
+
+
+def test_the_server_answers_as_a_cold_check_does_and_sees_every_edit(exercises: Path) -> None:
+    assert warm.check(exercises, ["ex01"], COURSE) is None  # nobody to ask yet
+    warm.start(exercises, COURSE)
+    wait_until(answering, "the warm server never listened")
+    cold = cold_check(exercises, ["ex01"], COURSE)
+    assert points(warm.check(exercises, ["ex01"], COURSE)) == points(cold) == [0, 0, 0]
+    solution = (KIT_ROOT / "solutions" / "ex01_email_change.py").read_text()
+    (exercises / "ex01_email_change.py").write_text(solution)  # the student's next save
+    assert points(warm.check(exercises, ["ex01"], COURSE)) == [2, 1, 2]
+    (exercises / "ex01_email_change.py").write_text("def broken(:\n")
+    result = warm.check(exercises, ["ex01"], COURSE)
+    assert points(result) == [0, 0, 0]
+    assert "syntax error" in str(result[0].tasks[0].first_failure), result
+
+
+def test_a_changed_kit_is_never_judged_by_the_old_server(
+    exercises: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm.start(exercises, COURSE)
+    wait_until(answering, "the warm server never listened")
+    assert warm.check(exercises, ["ex04"], COURSE) is not None
+    monkeypatch.setattr(warm, "kit_fingerprint", lambda course: "edited since")
+    assert warm.check(exercises, ["ex04"], COURSE) is None  # the caller runs it cold
+    wait_until(lambda: not answering(), "the old server stayed")
+
+
+def test_a_folder_others_may_enter_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    planted = tmp_path / f"stepup-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    assert warm.private_folder() is None
+    planted.chmod(0o700)
+    assert warm.private_folder() == planted
