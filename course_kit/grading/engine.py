@@ -227,10 +227,11 @@ def read_outcome(path: Path, course: Course, run: list[str], problems: list[str]
 
 
 class WarmJudge:
-    """One judge kept between checks, for ``stepup watch``: its submission process stays
-    booted, and a saved file is imported afresh in it instead of a new judge and process
-    being started for every save. A judge that dies or runs past the overall limit is
-    replaced by a fresh one at the next check."""
+    """One judge kept between checks, for ``stepup watch`` and warm checks: pytest stays
+    loaded, and the next check's submission process boots (imports FastAPI and the app, not
+    the student's files) while the student edits; at the check it imports the files as they
+    are now, so nothing of an earlier version reaches it. A judge that dies or runs past the
+    overall limit is replaced by a fresh one at the next check."""
 
     def __init__(self, impl_folder: Path, course: Course | None = None) -> None:
         self.impl_folder, self.course = impl_folder, course or load_course()
@@ -251,17 +252,15 @@ class WarmJudge:
         self.judge = start_judge(self.grading, 0, self.course.ids, serve=True)
         return self.grading, self.judge
 
-    def check(
-        self, exercise_ids: Sequence[str] | None = None, changed: Sequence[str] = ()
-    ) -> tuple[Score, str]:
-        """The visible graded tests of ``exercise_ids`` (all by default), after importing the
-        ``changed`` exercise files afresh."""
+    def check(self, exercise_ids: Sequence[str] | None = None) -> tuple[Score, str]:
+        """The visible graded tests of ``exercise_ids`` (all by default), their files
+        imported as they are now."""
         ids = list(exercise_ids or self.course.ids)
-        out, problems = self.run(ids, changed)
+        out, problems = self.run(ids)
         outcome = read_outcome(out, self.course, ids, problems)
         return at_home(outcome, self.course, ids), outcome.output
 
-    def run(self, ids: Sequence[str], changed: Sequence[str] = ()) -> tuple[Path, list[str]]:
+    def run(self, ids: Sequence[str]) -> tuple[Path, list[str]]:
         """Run the tests of ``ids``: the judge's lines (for :func:`read_outcome`), and what
         went wrong around them."""
         grading, judge = (
@@ -271,16 +270,15 @@ class WarmJudge:
         )
         self.checks += 1
         out = grading.private / "judge0" / f"check{self.checks}.jsonl"
-        request = {"run": list(ids), "reload": list(changed), "out": str(out)}
+        request = {"run": list(ids), "out": str(out)}
         problems = []
         assert judge.stdin is not None and judge.stdout is not None
         try:
             judge.stdin.write(json.dumps(request).encode() + b"\n")
             judge.stdin.flush()
-            if not _answered(judge, grading.limits.overall_timeout):
-                problems.append(
-                    f"the overall time limit of {grading.limits.overall_timeout:g} s was reached"
-                )
+            problem = _answered(judge, grading.limits.overall_timeout)
+            if problem:
+                problems.append(problem)
         except OSError:
             problems.append("the graded tests did not run: the judge stopped")
         if problems:
@@ -299,14 +297,16 @@ class WarmJudge:
             shutil.rmtree(grading.private, ignore_errors=True)
 
 
-def _answered(judge: subprocess.Popen[bytes], limit: float) -> bool:
-    """Wait at most ``limit`` seconds for the judge's ``done``."""
+def _answered(judge: subprocess.Popen[bytes], limit: float) -> str | None:
+    """Wait at most ``limit`` seconds for the judge's ``done``; what went wrong, if anything."""
     assert judge.stdout is not None
     with selectors.DefaultSelector() as selector:
         selector.register(judge.stdout, selectors.EVENT_READ)
         if not selector.select(limit):
-            return False
-    return judge.stdout.readline().strip() == b"done"
+            return f"the overall time limit of {limit:g} s was reached"
+    if judge.stdout.readline().strip() != b"done":
+        return "the graded tests did not run: the judge stopped"
+    return None
 
 
 def check(

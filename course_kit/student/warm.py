@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -35,7 +36,7 @@ from course_kit.manifest import Course, load_course
 ENV_VAR = "STEPUP_WARM"
 IDLE_SECONDS = 900  # a student between two checks; then the processes leave by themselves
 MAX_LINE = 64 * 1024
-KIT_PARTS = ("course_app", "course_kit", "tests/graded")
+KIT_PARTS = ("course_app", "course_kit", "tests")
 
 
 def enabled() -> bool:
@@ -64,12 +65,14 @@ def _key(course: Course, impl_folder: Path) -> str:
 
 
 def kit_fingerprint(course: Course) -> str:
-    """What the server loaded: every file of the kit's code and graded tests, and the
-    manifest (paths, sizes and modification times)."""
+    """What the server loaded: every file of the kit's code (its SQL schema and pages too)
+    and tests, the manifest and the project file (paths, sizes and modification times;
+    Python's bytecode caches left out, they change whenever Python writes them)."""
     digest = hashlib.sha256()
-    files = [course.root / "course.toml"]
+    files = [course.root / "course.toml", course.root / "pyproject.toml"]
     for part in KIT_PARTS:
-        files += sorted((course.root / part).rglob("*.py"))
+        below = (course.root / part).rglob("*")
+        files += sorted(p for p in below if "__pycache__" not in p.parts and p.is_file())
     for path in files:
         with contextlib.suppress(OSError):
             found = path.stat()
@@ -147,6 +150,7 @@ def serve(impl_folder: Path, course: Course) -> None:
     if folder is None:
         return
     key = _key(course, impl_folder)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # kill: clean up as when idle
     with open(folder / f"check-{key}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -187,13 +191,15 @@ def _answer_one(listener: socket.socket, judge: WarmJudge, loaded: str) -> bool:
                 with contextlib.suppress(OSError):
                     conn.sendall(b"{}\n")
                 return False
-            ids = [str(e) for e in request["run"]]
-            out, problems = judge.run(ids, changed=ids)
+            ids = request.get("run")
+            if not isinstance(ids, list) or not ids or not set(ids) <= set(judge.course.ids):
+                return True  # not a check this kit knows: nothing to run
+            out, problems = judge.run(ids)
             conn.sendall(json.dumps({"out": str(out), "problems": problems}).encode() + b"\n")
             conn.settimeout(judge.course.grading.limits.overall_timeout)
             conn.recv(1)  # the check hangs up once it has read the file
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # a check that hung up or sent nonsense: it runs cold
+        except Exception:  # a check that hung up or sent nonsense: it runs cold
+            pass
     if out is not None:
         out.unlink(missing_ok=True)
     return True

@@ -1,7 +1,8 @@
 """``stepup watch``: rustlings' watch mode. Every time an exercise file is saved, its graded
 tests run again (the same check as ``stepup check exNN``) and the next step is printed. One
-judge stays warm between saves (``WarmJudge``): the saved file is imported afresh in its
-submission process, so a save costs the tests, not the start of two Python processes."""
+judge stays warm between saves (``WarmJudge``): a fresh submission process boots while the
+student edits and imports the saved file at the check, so a save costs the tests, not the start
+of two Python processes, and nothing of the file's earlier versions."""
 
 import threading
 from collections.abc import Callable, Iterable
@@ -30,7 +31,7 @@ def run_once(
     exercise_ids: list[str] | None,
     console: Console,
 ) -> None:
-    score, _ = judge.check(exercise_ids, changed=exercise_ids or ())
+    score, _ = judge.check(exercise_ids)
     print_report(score, course, impl, console, exercise_ids=exercise_ids)
 
 

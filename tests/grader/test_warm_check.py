@@ -3,6 +3,7 @@ answers the next checks with the same judge and submission process, sees every e
 exercise file, never answers for a kit that changed, and talks only through a folder of this
 user's alone. Waits are for states, with deadlines far above what a busy machine needs."""
 
+import json
 import os
 import shutil
 import socket
@@ -75,6 +76,38 @@ def test_the_server_answers_as_a_cold_check_does_and_sees_every_edit(exercises: 
     assert "syntax error" in str(result[0].tasks[0].first_failure), result
 
 
+# (first version, its points, second version, its points): what an earlier version leaves in a
+# process is its module (reachable through sys.modules) and whatever it changed in the kit.
+SOLUTION = (KIT_ROOT / "solutions" / "ex01_email_change.py").read_text()
+FOUND = (
+    "import sys\n\n"
+    "router = next(m.router for n, m in list(sys.modules.items())\n"
+    "              if n.endswith('ex01_email_change') and m is not sys.modules[__name__])\n"
+)
+PATCH = "\nimport course_app.deps\n\ncourse_app.deps.is_recent = lambda *args: True\n"
+LEFTOVERS = {
+    "an earlier module": (SOLUTION, [2, 1, 2], FOUND, [0, 0, 0]),
+    "a patched kit module": (SOLUTION + PATCH, [0, 1, 2], SOLUTION, [2, 1, 2]),
+}
+
+
+@pytest.mark.parametrize("leftover", list(LEFTOVERS))
+def test_nothing_of_an_earlier_version_reaches_the_next_check(
+    exercises: Path, leftover: str
+) -> None:
+    """Each warm check meets a fresh submission process (booted while the student edited),
+    so it says what a cold check says, whatever the file's earlier versions did."""
+    first, earned_first, second, earned_second = LEFTOVERS[leftover]
+    ex01 = exercises / "ex01_email_change.py"
+    warm.start(exercises, COURSE)
+    wait_until(answering, "the warm server never listened")
+    ex01.write_text(first)
+    assert points(warm.check(exercises, ["ex01"], COURSE)) == earned_first
+    ex01.write_text(second)
+    after = warm.check(exercises, ["ex01"], COURSE)
+    assert points(after) == points(cold_check(exercises, ["ex01"], COURSE)) == earned_second
+
+
 def test_a_changed_kit_is_never_judged_by_the_old_server(
     exercises: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,6 +117,23 @@ def test_a_changed_kit_is_never_judged_by_the_old_server(
     monkeypatch.setattr(warm, "kit_fingerprint", lambda course: "edited since")
     assert warm.check(exercises, ["ex04"], COURSE) is None  # the caller runs it cold
     wait_until(lambda: not answering(), "the old server stayed")
+
+
+@pytest.mark.parametrize(
+    "nonsense",
+    [b"[" * 100_000 + b"\n", b'{"run": "ex01", "kit": KIT}\n', b"\xff\xfe\n", b""],
+    ids=["deeply nested", "a string for a list", "not UTF-8", "nothing"],
+)
+def test_nonsense_on_the_socket_changes_nothing(exercises: Path, nonsense: bytes) -> None:
+    warm.start(exercises, COURSE)
+    wait_until(answering, "the warm server never listened")
+    private = warm.private_folder()
+    assert private is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(next(private.glob("check-*.sock"))))
+        kit = json.dumps(warm.kit_fingerprint(COURSE)).encode()  # this kit: not a "stop"
+        conn.sendall(nonsense.replace(b"KIT", kit))
+    assert points(warm.check(exercises, ["ex04"], COURSE)) == [0]
 
 
 def test_a_folder_others_may_enter_is_never_used(

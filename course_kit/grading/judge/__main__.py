@@ -39,6 +39,7 @@ def main() -> int:
     if run:
         limits = Limits.model_validate_json(args.limits) if args.limits else Limits()
         subject = Subject(Path(args.impl), run, limits, confinement=Confinement(args.confine))
+        subject.deferred = args.serve  # each check of a kept judge imports the files it runs
         subject.launch()
         (KEPT if args.serve else PRELAUNCHED).append(subject)
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -48,9 +49,10 @@ def main() -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """``stepup watch``'s judge: one request per line on stdin, ``{"run": [ids], "reload":
-    [ids], "out": path}``; the files of ``reload`` are imported afresh in the same submission
-    process, the tests of ``run`` run into ``out``, and ``done`` is written on stdout."""
+    """``stepup watch``'s and the warm checks' judge: one request per line on stdin,
+    ``{"run": [ids], "out": path}``. Each check gets a fresh submission process, booted
+    while the student was editing, that imports the files of ``run`` as they are now; the
+    tests of ``run`` run into ``out``, and ``done`` is written on stdout."""
     subject = KEPT[0]
     replies = os.fdopen(os.dup(1), "w")  # pytest prints on stdout: it goes to the log instead
     os.dup2(2, 1)
@@ -58,12 +60,13 @@ def serve(args: argparse.Namespace) -> int:
         for line in sys.stdin:
             request = json.loads(line)
             subject.violations.clear()  # what one check found, not the ones before
-            subject.reload(request["reload"])
+            subject.reload(request["run"])
             request_args = argparse.Namespace(**vars(args))
             request_args.out, request_args.collect = request["out"], ",".join(request["run"])
             judge(request_args, request["run"])
             replies.write("done\n")
             replies.flush()
+            subject.renew()
     finally:
         subject.close()
     return 0

@@ -76,6 +76,8 @@ class Subject:
     deadline: float | None = None  # real monotonic time the current test must end by
     violations: list[tuple[str | None, str]] = field(default_factory=list)  # (exercise, what)
     timed_out: set[str] = field(default_factory=set)  # exercises whose import hung
+    # The next launch imports no exercise file: the first reload does (``renew``).
+    deferred: bool = False
 
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
@@ -105,6 +107,7 @@ class Subject:
         self.buffer = b""
         self.sequence = 0
         self.ready: dict[str, Any] | None = None
+        self.booted_empty = False  # the running process was launched deferred
 
     def _private_copy(self, folder: Path, uid: int) -> Path:
         """The submission's files in a folder only ``uid`` may read (``user`` mode has no
@@ -147,10 +150,11 @@ class Subject:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.app_socket))
         listener.listen(64)
+        self.booted_empty = self.deferred
         wanted = [
             Part.of(load_course(self.code_root).exercise(e)).spec()
             for e in self.exercise_ids
-            if e not in self.broken
+            if e not in self.broken and not self.deferred
         ]
         argv = [sys.executable, "-m", "course_kit.grading.sandbox.process"]
         command, self.inside = self.confinement.command(layout, argv)
@@ -196,6 +200,8 @@ class Subject:
             if self.proc is None:
                 self.launch()
             expected = [e for e in self.exercise_ids if e not in self.broken]
+            if self.booted_empty:
+                expected = []
             steps: list[tuple[str, str | None]] = [
                 (kind, e) for e in expected for kind in ("importing", "imported")
             ]
@@ -255,14 +261,19 @@ class Subject:
         return f"{self.folder.name}/{exercise.file}"
 
     def reload(self, exercise_ids: Sequence[str]) -> None:
-        """The files of ``exercise_ids`` changed (``stepup watch``): the running process
-        imports them afresh, within the import time limit; whatever it cannot do that way (it
-        is not running, the import hangs or kills it), a fresh process does at its boot."""
+        """Import the files of ``exercise_ids`` as they are now, within the import time
+        limit, in the running process: the first import there after :meth:`renew`. Whatever
+        it cannot do that way (it is not running, the import hangs or kills it), a fresh
+        process does at its boot."""
         for exercise_id in exercise_ids:
             self.broken.pop(exercise_id, None)
             self.timed_out.discard(exercise_id)
         if self.folder != self.source and self.uid is not None:  # the private copy, renewed
             self.folder = self._private_copy(self.source, self.uid.uid)
+        if self.proc is not None and self.ready is None and self.proc.poll() is None:
+            with contextlib.suppress(SubjectError):
+                self.wait_ready()  # renewed a moment ago: still booting
+        self.deferred = False  # from here on, a boot (after a crash) imports every file
         if self.proc is None or self.ready is None or self.proc.poll() is not None:
             self.stop()
             return  # the next use boots a fresh process, with every file as it is now
@@ -278,6 +289,15 @@ class Subject:
         for name, error in errors.items():
             if error and name in exercise_ids:
                 self.broken[name] = str(error)[:500]
+
+    def renew(self) -> None:
+        """End this process and start a fresh one that imports no exercise file until the
+        next :meth:`reload` (``stepup watch`` and warm checks, between two checks): it boots
+        while the student edits, and no state of an earlier version of a file, nor anything
+        a file changed in the kit's modules, reaches the next check."""
+        self.stop()
+        self.deferred = True
+        self.launch()
 
     def usable(self) -> None:
         """Make sure a process is up and booted (after a hang or crash, a fresh one)."""

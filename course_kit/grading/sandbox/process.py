@@ -235,9 +235,10 @@ class Driver:
         return {"ok": True}
 
     def do_reload(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Import the named exercise files afresh and rebuild their apps (``stepup watch``
-        keeps this process between saves). The clock is let go meanwhile: classes a file
-        defines must be built on the real one, as at boot."""
+        """Import the named exercise files and build their apps: in a process renewed for a
+        check (``stepup watch``, warm checks), which booted without them, the first import.
+        The clock is let go meanwhile: classes a file defines must be built on the real one,
+        as at boot."""
         parts = [Part.parse(spec) for spec in command["parts"]]
         self.freezer.__exit__(None, None, None)
         errors: dict[str, str | None] = {}
