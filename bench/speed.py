@@ -3,8 +3,10 @@
 Each round measures, one after the other, ``python -c "import course_app.app"`` (the yardstick:
 what any use of the app costs), ``stepup check exNN`` for every exercise, cold
 (``STEPUP_WARM=0``: new processes for the check) and warm (answered by the server an earlier
-check left, ``course_kit/student/warm.py``), a save seen by
-``stepup watch`` (its warm judge imports the saved file afresh), a whole ``stepup teach grade``
+check left, ``course_kit/student/warm.py``; after a pause of ``PAUSE`` seconds, not counted,
+as a student reads and edits between two checks), a save seen by
+``stepup watch`` (the same pause first; a fresh process imports the saved file), a whole
+``stepup teach grade``
 and ``jupyter nbconvert --execute`` of notebook 01; the medians of the rounds give the ratios.
 Interleaving keeps a busy moment of the machine from landing on one measure only. With
 ``--hostile``, the hostile corpus is graded too, and each case's peak memory (the whole process
@@ -31,12 +33,17 @@ from course_kit.manifest import load_course
 from course_kit.student import warm
 
 COURSE = load_course()
+# Between two checks a student reads the report and edits: a warm check's fresh submission
+# process boots meanwhile. Back to back, a check would wait for that boot too.
+PAUSE = 3.0
 COLD, WARM = os.environ | {warm.ENV_VAR: "0"}, os.environ | {warm.ENV_VAR: "1"}
 NOTEBOOK = KIT_ROOT / "notebooks" / "01_email_change.ipynb"
 HOSTILE = KIT_ROOT / "tests" / "grader" / "hostile"
 
 
-def seconds(command: list[str], env: dict[str, str] | None = None) -> float:
+def seconds(command: list[str], env: dict[str, str] | None = None, pause: float = 0) -> float:
+    """How long ``command`` takes, after ``pause`` seconds of doing nothing (not counted)."""
+    time.sleep(pause)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -59,7 +66,9 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
         },
         **{
             f"stepup check {e.id}, warm": (
-                lambda n, e=e: seconds([*stepup, "check", "--impl", str(folder), e.id], WARM)
+                lambda n, e=e: seconds(
+                    [*stepup, "check", "--impl", str(folder), e.id], WARM, pause=PAUSE
+                )
             )
             for e in COURSE.exercises
         },
@@ -89,6 +98,7 @@ def rounds(work: Path, count: int) -> dict[str, list[float]]:
             for name, measure in measures.items():
                 found[name].append(measure(n))
             for exercise in COURSE.exercises:
+                time.sleep(PAUSE)
                 (folder / exercise.file).touch()  # the student saves
                 started = time.perf_counter()
                 judge.check([exercise.id])
