@@ -263,11 +263,11 @@ class WarmJudge:
     def run(self, ids: Sequence[str]) -> tuple[Path, list[str]]:
         """Run the tests of ``ids``: the judge's lines (for :func:`read_outcome`), and what
         went wrong around them."""
-        grading, judge = (
-            (self.grading, self.judge)
-            if self.judge is not None and self.grading is not None and self.judge.poll() is None
-            else self.start()
-        )
+        if self.judge is None or self.grading is None or self.judge.poll() is not None:
+            self.close()  # a judge that died leaves its folder and control group behind
+            self.start()
+        grading, judge = self.grading, self.judge
+        assert grading is not None and judge is not None
         self.checks += 1
         out = grading.private / "judge0" / f"check{self.checks}.jsonl"
         request = {"run": list(ids), "out": str(out)}

@@ -6,6 +6,7 @@ user's alone. Waits are for states, with deadlines far above what a busy machine
 import json
 import os
 import shutil
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from course_kit.grading.engine import WarmJudge
 from course_kit.grading.engine import check as cold_check
 from course_kit.kit import KIT_ROOT
 from course_kit.manifest import load_course
@@ -134,6 +136,20 @@ def test_nonsense_on_the_socket_changes_nothing(exercises: Path, nonsense: bytes
         kit = json.dumps(warm.kit_fingerprint(COURSE)).encode()  # this kit: not a "stop"
         conn.sendall(nonsense.replace(b"KIT", kit))
     assert points(warm.check(exercises, ["ex04"], COURSE)) == [0]
+
+
+def test_a_judge_that_died_leaves_nothing_behind(exercises: Path) -> None:
+    judge = WarmJudge(exercises, COURSE)
+    try:
+        judge.check(["ex04"])
+        assert judge.judge is not None and judge.grading is not None
+        first = judge.grading.private
+        os.killpg(judge.judge.pid, signal.SIGKILL)
+        judge.judge.wait()
+        assert points(judge.check(["ex04"])) == [0]  # a fresh judge answers
+        assert not first.exists(), "the dead judge's folder was left behind"
+    finally:
+        judge.close()
 
 
 def test_a_folder_others_may_enter_is_never_used(
