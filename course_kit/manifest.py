@@ -96,6 +96,10 @@ class Exercise(_Strict):
     def stem(self) -> str:
         return self.file.removesuffix(".py")
 
+    def is_stub(self, content: bytes) -> bool:
+        """``content`` is byte for byte the starting stub pinned in course.toml."""
+        return bool(self.stub_sha256) and stub_digest(content) == self.stub_sha256
+
     @property
     def points(self) -> int:
         return sum(t.points for t in self.tasks)

@@ -265,9 +265,9 @@ class WarmJudge:
         went wrong around them."""
         if self.judge is None or self.grading is None or self.judge.poll() is not None:
             self.close()  # a judge that died leaves its folder and control group behind
-            self.start()
-        grading, judge = self.grading, self.judge
-        assert grading is not None and judge is not None
+            grading, judge = self.start()
+        else:
+            grading, judge = self.grading, self.judge
         self.checks += 1
         out = grading.private / "judge0" / f"check{self.checks}.jsonl"
         request = {"run": list(ids), "out": str(out)}

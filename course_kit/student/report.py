@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from course_kit.grading.outcome import Score, TaskScore
 from course_kit.impl import Implementation
-from course_kit.manifest import Course, Exercise, stub_digest
+from course_kit.manifest import Course, Exercise
 from course_kit.markup import to_plain
 from course_kit.source import free_text
 from course_kit.text import plural
@@ -23,13 +23,13 @@ def stub_raised(task_score: TaskScore) -> str | None:
     return None
 
 
-def not_started(task_score: TaskScore, pristine: bool = False) -> bool:
+def not_started(task_score: TaskScore, untouched: bool = False) -> bool:
     """The task's own code is still the stub's ``raise NotImplementedError("task N: …")``, or
-    the whole file is still the starting stub (``pristine``): a task that only adds a line
+    the whole file is still the starting stub (``untouched``): a task that only adds a line
     (ex01's guard, ex06's policy row) has no stub of its own to raise."""
     if task_score.passed:
         return False
-    return pristine or (stub_raised(task_score) or "").startswith(f"task {task_score.task.n}:")
+    return untouched or (stub_raised(task_score) or "").startswith(f"task {task_score.task.n}:")
 
 
 def pristine(exercise: Exercise, impl: Implementation) -> bool:
@@ -38,7 +38,7 @@ def pristine(exercise: Exercise, impl: Implementation) -> bool:
         content = impl.path_of(exercise).read_bytes()
     except OSError:
         return False
-    return bool(exercise.stub_sha256) and stub_digest(content) == exercise.stub_sha256
+    return exercise.is_stub(content)
 
 
 def advice(task_score: TaskScore) -> str | None:

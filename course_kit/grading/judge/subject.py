@@ -107,7 +107,6 @@ class Subject:
         self.buffer = b""
         self.sequence = 0
         self.ready: dict[str, Any] | None = None
-        self.booted_empty = False  # the running process was launched deferred
 
     def _private_copy(self, folder: Path, uid: int) -> Path:
         """The submission's files in a folder only ``uid`` may read (``user`` mode has no
@@ -150,7 +149,6 @@ class Subject:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.app_socket))
         listener.listen(64)
-        self.booted_empty = self.deferred
         wanted = [
             Part.of(load_course(self.code_root).exercise(e)).spec()
             for e in self.exercise_ids
@@ -200,7 +198,7 @@ class Subject:
             if self.proc is None:
                 self.launch()
             expected = [e for e in self.exercise_ids if e not in self.broken]
-            if self.booted_empty:
+            if self.deferred:  # it imports nothing until the reload that clears the flag
                 expected = []
             steps: list[tuple[str, str | None]] = [
                 (kind, e) for e in expected for kind in ("importing", "imported")

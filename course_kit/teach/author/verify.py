@@ -26,7 +26,7 @@ from typing import Any
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import Score, score
 from course_kit.kit import KitError, graded_files
-from course_kit.manifest import Course, Exercise, load_course, stub_digest
+from course_kit.manifest import Course, Exercise, load_course
 from course_kit.teach.author.mutants import MUTANTS_FILE, Mutant, load_mutants, mutant_kit
 from course_kit.teach.author.scaffold import PLACEHOLDER
 from course_kit.teach.author.stubs import stub_of
@@ -119,7 +119,7 @@ def stub_problems(course: Course, exercise: Exercise) -> list[str]:
     todos = {int(n) for n in re.findall(r"TODO\(task (\d+)\)", generated)}
     if todos != {t.n for t in exercise.tasks}:
         problems.append(f"the stub's TODO(task N) markers name tasks {sorted(todos)}")
-    if stub_digest(stub.read_bytes()) != exercise.stub_sha256:
+    if not exercise.is_stub(stub.read_bytes()):
         problems.append(f"course.toml does not pin {exercise.path}: stepup teach stubs")
     return problems
 

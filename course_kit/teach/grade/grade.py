@@ -17,7 +17,7 @@ from typing import Any
 from course_kit.grading.engine import run_graded
 from course_kit.grading.outcome import RunOutcome, Status, TestResult, score
 from course_kit.grading.sandbox.confine import PROBE_FAILURES, detect
-from course_kit.manifest import Course, Limits, load_course, stub_digest
+from course_kit.manifest import Course, Limits, load_course
 from course_kit.source import free_text, syntax_error
 from course_kit.teach.grade import results
 from course_kit.teach.grade.intake import SubmissionError, read_submission
@@ -87,7 +87,7 @@ def grade(
             messages[exercise.id] = problem
             broken.append(exercise.id)
             states[exercise.id] = "broken"
-        elif stub_digest(content) == exercise.stub_sha256:
+        elif exercise.is_stub(content):
             # The pristine stubs earn nothing (tests/meta proves it): no need to run them. The
             # pin in course.toml, not the kit's working copy, says what "untouched" is.
             messages[exercise.id] = f"{shown} is the untouched starting stub"
