@@ -96,6 +96,26 @@ def test_a_submission_that_forges_the_control_channel_is_caught(tmp_path: Path) 
         subject.close()
 
 
+def test_an_answer_too_big_to_pass_back_is_a_mistake_not_tampering(tmp_path: Path) -> None:
+    """A string of 2 MiB, or an int longer than Python prints, is the student's error on the
+    tests that met it: never a line out of bounds, never a flag."""
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    solution = (KIT_ROOT / "solutions" / "ex06_assurance_levels.py").read_text()
+    (folder / "ex06_assurance_levels.py").write_text(
+        solution
+        + "\n\ndef read_challenge(header):\n    return 'x' * (2 << 20)\n"
+        + "\n\ndef ways_to_confirm(challenge, methods):\n    return 10 ** 5000\n"
+    )
+    outcome = run_graded(folder, ["ex06"], COURSE, limits=FAST)
+    assert outcome.flags == [], outcome.flags
+    tasks = {t.task.n: t for t in score(outcome.results, COURSE, ["ex06"]).tasks}
+    assert tasks[1].passed and not tasks[2].passed and not tasks[3].passed
+    for n in (2, 3):
+        failure = tasks[n].first_failure
+        assert failure is not None and "too large to pass back" in failure.message, failure
+
+
 def test_a_submission_that_cannot_start_says_so(tmp_path: Path) -> None:
     subject = Subject(tmp_path, [], FAST, code_root=tmp_path)  # no course_app there
     try:

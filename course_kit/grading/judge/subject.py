@@ -340,6 +340,14 @@ class Subject:
             )
         return describe_exit(code)
 
+    def ended(self) -> str:
+        """Why the channel closed: the process's end, waited for a moment. A process that
+        closed its end of the channel and went on running is stopped instead."""
+        assert self.proc is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        return f"the submission process {self.died(self.stop())}"
+
     def output(self, limit: int) -> str:
         """The tail of what the submission printed."""
         with contextlib.suppress(OSError), self.log.open("rb") as fh:
@@ -368,14 +376,14 @@ class Subject:
                     continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    raise SubjectCrashed(f"the submission process {self.died(self.proc.wait())}")
+                    raise SubjectCrashed(self.ended())
                 self.buffer += chunk
                 if len(self.buffer) > MAX_LINE:
                     raise self.violation("an over-long line on the control channel")
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self.violation("a line that is not JSON on the control channel") from None
         if not isinstance(message, dict):
             raise self.violation("a message that is not an object on the control channel")
@@ -423,9 +431,7 @@ class Subject:
                 except BlockingIOError:
                     continue
                 except OSError:
-                    raise SubjectCrashed(
-                        f"the submission process {self.died(self.proc.wait())}"
-                    ) from None
+                    raise SubjectCrashed(self.ended()) from None
 
     def command(
         self, op: str, on_modal: Callable[[Any], Any] | None = None, **fields: Any

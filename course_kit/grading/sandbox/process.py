@@ -42,6 +42,7 @@ from typing import Any, BinaryIO
 from course_kit.grading.sandbox.protocol import (
     CRASH_HEADER,
     EXERCISE_HEADER,
+    MAX_LINE,
     OPS,
     Part,
     Raised,
@@ -77,7 +78,18 @@ class Channel:
         sys.stdout = sys.stderr
 
     def send(self, message: dict[str, Any]) -> None:
-        self.outgoing.write(json.dumps(message, default=repr).encode() + b"\n")
+        """One line. A reply the judge could not read (over ``MAX_LINE``, or an int longer
+        than Python prints) goes as the student's error, not as a line out of bounds: an
+        answer too big is a mistake, never tampering."""
+        try:
+            line = json.dumps(message, default=repr).encode()
+        except ValueError:
+            line = b""
+        if "id" in message and not 0 < len(line) < MAX_LINE:
+            why = f"the answer is too large to pass back to the grader (over {MAX_LINE} bytes)"
+            raised = Raised("ValueError", ("ValueError", "Exception", "BaseException"), "", why)
+            line = json.dumps({"id": message["id"], **raised.to_wire()}).encode()
+        self.outgoing.write(line + b"\n")
         self.outgoing.flush()
 
     def receive(self) -> dict[str, Any] | None:
