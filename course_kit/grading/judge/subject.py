@@ -346,7 +346,10 @@ class Subject:
         assert self.proc is not None
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        return f"the submission process {self.died(self.stop())}"
+        code = self.proc.poll()
+        if code is None:
+            self.stop()
+        return f"the submission process {self.died(code)}"
 
     def output(self, limit: int) -> str:
         """The tail of what the submission printed."""
