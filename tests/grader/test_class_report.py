@@ -212,8 +212,16 @@ def test_the_report_command_rewrites_it_from_the_folder_alone(batch: Path, tmp_p
         [*STEPUP, "report", str(copy)], capture_output=True, text=True, timeout=300
     )
     assert run.returncode == 0, run.stderr
-    for name in ("class-tasks.csv", "class-tests.csv", "class-problems.csv", "class-answers.csv"):
+    for name in (
+        "class-tasks.csv",
+        "class-tests.csv",
+        "class-problems.csv",
+        "class-answers.csv",
+        "class-summary.md",
+    ):
         assert (copy / name).read_text() == (batch / name).read_text(), name
+    for name in ("class-report.html", "class-scores.png", "class-pass-rates.png"):
+        assert (copy / name).stat().st_size > 0, name
 
 
 def test_the_report_command_refuses_a_folder_without_results(tmp_path: Path) -> None:
