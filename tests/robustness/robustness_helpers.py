@@ -2,8 +2,9 @@
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -135,6 +136,32 @@ def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
 
     with ThreadPoolExecutor(len(jobs)) as pool:
         return list(pool.map(run, jobs))
+
+
+LOST_RACE = {(409, "superseded"), (401, "not_authenticated")}  # refused, nothing counted
+
+
+def confirm(client: httpx.Client, password: str = PASSWORD) -> httpx.Response:
+    return client.post("/auth/confirm", json={"password": password})
+
+
+@contextmanager
+def tabs(
+    client: httpx.Client, open_tab: Callable[[], httpx.Client], count: int
+) -> Iterator[list[httpx.Client]]:
+    """``count`` tabs of ``client``'s browser (each from ``open_tab``): its cookie as it is
+    now, a connection each already open. A burst from one shared client is no burst from
+    one session: a request that leaves after the winner answered carries the winner's new
+    cookie, and wins too."""
+    copies = [open_tab() for _ in range(count)]
+    try:
+        for copy in copies:
+            copy.cookies.update(client.cookies)
+            assert copy.get("/me").status_code == 200
+        yield copies
+    finally:
+        for copy in copies:
+            copy.close()
 
 
 def warm(client: httpx.Client, connections: int) -> None:

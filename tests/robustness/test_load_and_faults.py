@@ -14,41 +14,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
-from robustness_helpers import TIMEOUT, at_once
+from robustness_helpers import LOST_RACE, TIMEOUT, at_once, confirm, tabs
 from server_process import Served, obey_file_modes, running
 
-from course_kit.lab import PASSWORD, path_of
+from course_kit.lab import path_of
 
 WRONG = "wrong password"
-LOST_RACE = {(409, "superseded"), (401, "not_authenticated")}  # refused, nothing counted
-
-
 SLOW_LIMIT = 10  # seconds a slow client keeps its connection
-
-
-def confirm(client: httpx.Client, password: str = PASSWORD) -> httpx.Response:
-    return client.post("/auth/confirm", json={"password": password})
-
-
-@contextmanager
-def tabs(server: Served, client: httpx.Client, count: int) -> Iterator[list[httpx.Client]]:
-    """``count`` tabs of ``client``'s browser: its cookie as it is now, a connection each
-    already open. A burst from one shared client is no burst from one session: a request
-    that leaves after the winner answered carries the winner's new cookie, and wins too."""
-    copies = [server.client(cookies=dict(client.cookies)) for _ in range(count)]
-    try:
-        for copy in copies:
-            assert copy.get("/me").status_code == 200
-        yield copies
-    finally:
-        for copy in copies:
-            copy.close()
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +44,7 @@ def test_six_right_confirmations_at_once_leave_the_session_confirmed(server: Ser
     arrived after the winner had replaced the cookie) or found the session's checks busy
     (429, Retry-After: 1). None is a failure."""
     client = server.person("six@example.com")
-    with tabs(server, client, 6) as six:
+    with tabs(client, server.client, 6) as six:
         answers = at_once([partial(confirm, tab) for tab in six])
     codes = Counter(r.status_code for r in answers)
     assert codes[200] == 1, [r.text for r in answers]
@@ -90,7 +68,7 @@ def test_four_typos_and_a_double_click_do_not_sign_the_session_out(server: Serve
     for left in (4, 3, 2, 1):
         r = confirm(client, WRONG)
         assert (r.status_code, r.json().get("attempts_left")) == (401, left), r.text
-    with tabs(server, client, 2) as two:
+    with tabs(client, server.client, 2) as two:
         answers = at_once([partial(confirm, tab) for tab in two])
     assert sorted(r.status_code for r in answers)[0] == 200, [r.text for r in answers]
     loser = max(answers, key=lambda r: r.status_code)
@@ -107,7 +85,7 @@ def test_parallel_password_changes_from_one_session_leave_one_that_works(
     email = "changes@example.com"
     client = server.person(email)
     new = [f"new password {n}" for n in range(4)]
-    with tabs(server, client, 4) as four:
+    with tabs(client, server.client, 4) as four:
         answers = at_once(
             [
                 partial(tab.put, "/me/password", json={"new_password": password})
